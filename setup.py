@@ -1,0 +1,15 @@
+"""Build the compiled hot loops (pybind11); everything else is declared in pyproject.toml."""
+
+from pybind11.setup_helpers import Pybind11Extension, build_ext
+from setuptools import setup
+
+ext_modules = [
+    Pybind11Extension(
+        "toksmith._native._bpe",
+        ["src/toksmith/_native/bpe.cpp"],
+        cxx_std=17,
+        extra_compile_args=["-O3"],
+    ),
+]
+
+setup(ext_modules=ext_modules, cmdclass={"build_ext": build_ext})

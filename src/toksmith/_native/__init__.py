@@ -1,0 +1,4 @@
+"""Compiled hot loops (pybind11). Each has a pure-Python reference elsewhere in the package.
+
+`toksmith._native._bpe` is built by setup.py (`pip install .` or `python setup.py build_ext --inplace`).
+"""

@@ -1,0 +1,279 @@
+"""Which token sequences the tokenizer's own encoder can produce (canonicality), token pair by pair.
+
+A token sequence is *canonical* when the encoder maps its text back to it. ByteLM restricts the
+cover of a byte prefix to sequences that can start a canonical tokenization, and decides this pair by
+pair: the first token must be able to start a text, and every adjacent pair (a, t) must be a
+prefix of the encoding of a's and t's text followed by some continuation z. For BPE without a
+pre-tokenizer (SentencePiece-style, Gemma) pairwise canonicality is exactly canonicality (Vieira et al.
+2025, "Language models over canonical byte-pair encodings"); with a pre-tokenizer regex the pair test is
+run through the full encoder, regex included, and the continuations z (`PROBES`) let a whitespace run
+end before a non-space character as the lookahead `\\s+(?!\\S)` does. The brute-force tests check the
+pair rule against the definition (a prefix of encode(text + z) for every short z) on tiny tokenizers.
+
+Pairs that end inside a UTF-8 character are decided on bytes: byte-level BPE runs its model on the
+bytes (a character never spans two pre-tokens); SentencePiece byte fallback emits byte tokens exactly
+for characters that are not in the vocabulary, so a byte run is canonical iff some character with
+those leading bytes is missing from it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from toksmith.tokenizers import Tokenizer
+from toksmith.vocab import TokenKind
+
+__all__ = ["PROBES", "Canonicality", "pairwise_canonical", "utf8_prefix_ok"]
+
+#: continuations tried after a pair's text: nothing, and a control character that starts no merge.
+PROBES: tuple[str, ...] = ("", "\x00")
+
+
+def utf8_prefix_ok(data: bytes) -> bool:
+    """True when `data` is valid UTF-8 up to, possibly, an unfinished last character."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        dec.decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _char_start(data: bytes) -> int:
+    """Index where the last (possibly unfinished) character of `data` starts."""
+    i = len(data) - 1
+    while i > 0 and 0x80 <= data[i] < 0xC0 and len(data) - i < 4:
+        i -= 1
+    return max(i, 0)
+
+
+def _utf8_len(lead: int) -> int:
+    return 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+
+
+class Canonicality:
+    """Pairwise canonicality masks over the vocabulary, cached per context.
+
+    `start_mask()` is shape (V,) bool: tokens that can begin a text. `pair_mask(a, pre, ids)` says,
+    for candidate ids, whether (a, t) can appear in a canonical tokenization, `pre` being the bytes of
+    the unfinished character a starts inside (usually b"").
+    """
+
+    def __init__(self, tok: Tokenizer, *, cache_size: int = 256) -> None:
+        self.tok = tok
+        v = tok.vocab
+        self.vocab = v
+        self.n = v.size
+        kinds = v.kinds
+        self.is_text = ((kinds == TokenKind.NORMAL) | (kinds == TokenKind.BYTE) | (kinds == TokenKind.USER)) & (
+            np.array([len(t) > 0 for t in v.tokens], dtype=bool))
+        self.is_byte = kinds == TokenKind.BYTE
+        self.byte_level = tok.encode_token_bytes(b"a") is not None
+        self.fallback = bool(self.is_byte.any()) and not self.byte_level
+        self._single_chars = sorted(
+            ord(c) for i in np.flatnonzero(self.is_text & ~self.is_byte)
+            if len(c := v.tokens[i].decode("utf-8", "replace")) == 1 and v.tokens[i] == c.encode()
+        )
+        self.texts: list[str | None] = [_text_or_none(b) for b in v.tokens]
+        self._fb_cache: dict[bytes, bool] = {}
+        self._start: np.ndarray | None = None
+        self._pairs: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_size = cache_size
+
+    # --- byte fallback ------------------------------------------------------------------------------
+    def fallback_ok(self, prefix: bytes) -> bool:
+        """Whether some character whose UTF-8 starts with `prefix` is not a single-character token."""
+        got = self._fb_cache.get(prefix)
+        if got is not None:
+            return got
+        n = _utf8_len(prefix[0])
+        lo = hi = None
+        need = n - len(prefix)
+        if need <= 0:
+            try:
+                c = prefix.decode("utf-8")
+            except UnicodeDecodeError:
+                self._fb_cache[prefix] = False
+                return False
+            lo = hi = ord(c)
+        else:
+            for first in range(0x80, 0xC0):
+                try:
+                    lo = ord((prefix + bytes([first]) + b"\x80" * (need - 1)).decode("utf-8"))
+                    break
+                except UnicodeDecodeError:
+                    continue
+            for first in range(0xBF, 0x7F, -1):
+                try:
+                    hi = ord((prefix + bytes([first]) + b"\xbf" * (need - 1)).decode("utf-8"))
+                    break
+                except UnicodeDecodeError:
+                    continue
+        ok = False
+        if lo is not None and hi is not None:
+            total = hi - lo + 1 - max(0, min(hi, 0xDFFF) - max(lo, 0xD800) + 1)
+            present = bisect.bisect_right(self._single_chars, hi) - bisect.bisect_left(self._single_chars, lo)
+            ok = total > present
+        self._fb_cache[prefix] = ok
+        return ok
+
+    def _fallback_pair(self, ctx: bytes, a: int | None, t: int) -> bool:
+        """Pair rule for SentencePiece-style byte fallback (`ctx`: bytes of the unfinished char before t)."""
+        tb = self.vocab.tokens[t]
+        if self.is_byte[t]:
+            run = ctx + tb
+            if ctx == b"" and 0x80 <= tb[0] < 0xC0:
+                return False
+            if ctx and a is not None and not self.is_byte[a]:
+                return False
+            if not (utf8_prefix_ok(run) and self.fallback_ok(run)):
+                return False
+            return a is None or bool(self.is_byte[a]) or bool(self.start_mask()[a])
+        if ctx:
+            return False
+        if a is not None and self.is_byte[a]:
+            return self.start_mask()[t]
+        return False
+
+    # --- string checks ------------------------------------------------------------------------------
+    def _check_strings(self, head: Sequence[int], items: list[tuple[int, str]]) -> dict[int, bool]:
+        """For (t, text of head + t): is head + [t] a prefix of encode(text + z) for some probe z?"""
+        want = list(head)
+        k = len(want) + 1
+        out: dict[int, bool] = {}
+        pending = items
+        for z in PROBES:
+            if not pending:
+                break
+            encs = self.tok.encode_batch([b + z for _, b in pending])
+            nxt = []
+            for (t, b), ids in zip(pending, encs, strict=True):
+                if ids[:k] == want + [t]:
+                    out[t] = True
+                else:
+                    nxt.append((t, b))
+            pending = nxt
+        for t, _ in pending:
+            out[t] = False
+        return out
+
+    def _check(self, a: int | None, pre: bytes, ids: np.ndarray) -> np.ndarray:
+        v = self.vocab
+        ab = b"" if a is None else v.tokens[a]
+        res = np.zeros(len(ids), dtype=bool)
+        strings: list[tuple[int, str]] = []
+        where: dict[int, int] = {}
+        a_text = "" if a is None else self.texts[a]
+        fast = not pre and a_text is not None and not (a is not None and self.fallback and self.is_byte[a])
+        for k, t in enumerate(ids.tolist()):
+            if not self.is_text[t]:
+                continue
+            tt = self.texts[t]
+            if fast and tt is not None and not (self.fallback and self.is_byte[t]):
+                strings.append((t, a_text + tt))
+                where[t] = k
+                continue
+            s = pre + ab + v.tokens[t]
+            if not utf8_prefix_ok(s) or (a is None and 0x80 <= s[0] < 0xC0):
+                continue
+            cut = len(pre) + len(ab)
+            # the unfinished character t starts inside (only byte-fallback runs need it)
+            ctx = _pending_char(s[:cut])
+            if self.fallback and (self.is_byte[t] or (a is not None and self.is_byte[a]) or ctx):
+                res[k] = self._fallback_pair(ctx, a, t)
+                continue
+            if not pre and _pending_char(s) == b"":
+                strings.append((t, s.decode("utf-8")))
+                where[t] = k
+            elif self.byte_level:
+                got = self.tok.encode_token_bytes(ab + v.tokens[t])
+                res[k] = got == ([a, t] if a is not None else [t])
+        if strings:
+            ok = self._check_strings([] if a is None else [a], strings)
+            for t, good in ok.items():
+                res[where[t]] = good
+        return res
+
+    # --- public masks -------------------------------------------------------------------------------
+    def start_mask(self) -> np.ndarray:
+        """Shape (V,) bool: tokens that can be the first token of a canonical tokenization."""
+        if self._start is None:
+            ids = np.flatnonzero(self.is_text)
+            m = np.zeros(self.n, dtype=bool)
+            m[ids] = self._check(None, b"", ids)
+            self._start = m
+        return self._start
+
+    def pair_mask(self, a: int | None, pre: bytes, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ok, known): shape (V,) bool arrays; `ok` is exact where `known`, for at least `ids`.
+
+        `a` is None for the start of a text (then `pre` must be b"").
+        """
+        if a is None:
+            s = self.start_mask()
+            return s, np.ones(self.n, dtype=bool)
+        key = (a, pre)
+        entry = self._pairs.get(key)
+        if entry is None:
+            entry = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
+            self._pairs[key] = entry
+            if len(self._pairs) > self._cache_size:
+                self._pairs.popitem(last=False)
+        else:
+            self._pairs.move_to_end(key)
+        ok, known = entry
+        todo = np.flatnonzero(~known) if ids is None else ids[~known[ids]]
+        if len(todo):
+            ok[todo] = self._check(a, pre, todo)
+            known[todo] = True
+        return ok, known
+
+    def is_canonical(self, ids: Sequence[int], *, complete: bool = True) -> bool:
+        """Sequence-level check: encode(decode(ids)) == ids (complete) or pairwise (a prefix)."""
+        if complete:
+            data = b"".join(self.vocab.tokens[i] for i in ids)
+            try:
+                return self.tok.encode(data.decode("utf-8")) == list(ids)
+            except UnicodeDecodeError:
+                return False
+        return pairwise_canonical(self, ids)
+
+
+def _text_or_none(b: bytes) -> str | None:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _pending_char(data: bytes) -> bytes:
+    """The bytes of an unfinished last character of `data` (b"" when it ends on a boundary)."""
+    if not data:
+        return b""
+    i = _char_start(data)
+    lead = data[i]
+    if lead < 0x80 or lead >= 0xF8 or 0x80 <= lead < 0xC0:
+        return b""
+    return data[i:] if len(data) - i < _utf8_len(lead) else b""
+
+
+def pairwise_canonical(c: Canonicality, ids: Sequence[int]) -> bool:
+    """Whether every step of `ids` passes the start/pair rules (the prefix-canonicality ByteLM uses)."""
+    if not ids:
+        return True
+    if not c.start_mask()[ids[0]]:
+        return False
+    data = c.vocab.tokens[ids[0]]
+    for a, t in zip(ids, ids[1:], strict=False):
+        start = len(data) - len(c.vocab.tokens[a])
+        pre = _pending_char(data[:start])
+        ok, _ = c.pair_mask(a, pre, np.array([t]))
+        if not ok[t]:
+            return False
+        data += c.vocab.tokens[t]
+    return True

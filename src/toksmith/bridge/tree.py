@@ -1,0 +1,115 @@
+"""A token tree over one shared KV cache: many continuations evaluated in one forward pass.
+
+Every node is a token with a parent; its keys and values sit once in a flat cache. A batch of new
+nodes (children of any existing nodes, or of each other) runs as one sequence whose 4D attention mask
+lets each node see exactly its ancestors and itself (tree attention), at position = its depth.
+Models with sliding-window layers (Gemma 3) get a second mask with the window applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from toksmith.lm.loading import LM, require_torch
+
+__all__ = ["TokenTree"]
+
+
+class TokenTree:
+    """Nodes (token, parent, depth) with their KV rows in one cache; node 0 is the BOS root."""
+
+    def __init__(self, lm: LM) -> None:
+        self.torch = require_torch("byte-level probabilities")
+        self.lm = lm
+        self.tokens: list[int] = []
+        self.parents: list[int] = []
+        self.depths: list[int] = []
+        self.cache: Any = None
+        self.forwards = 0
+        self.positions = 0
+        root_logp = self.extend([(-1, lm.bos_id)])
+        self.root_logp = root_logp[0]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def path(self, node: int) -> list[int]:
+        """Token ids from the root's child down to `node` (the root's BOS excluded)."""
+        out = []
+        while node > 0:
+            out.append(self.tokens[node])
+            node = self.parents[node]
+        return out[::-1]
+
+    def _ancestors(self, node: int) -> list[int]:
+        out = []
+        while node >= 0:
+            out.append(node)
+            node = self.parents[node]
+        return out
+
+    def extend(self, items: Sequence[tuple[int, int]]) -> np.ndarray:
+        """Add children (parent node, token) in one forward; returns their next-token log-probs.
+
+        Returns shape (len(items), V) float64 log-probabilities (the model's softmax of each new node).
+        A parent may be a node added earlier in the same call (give its future id: len(self) + k).
+        """
+        torch = self.torch
+        base = len(self.tokens)
+        for parent, tok in items:
+            self.tokens.append(int(tok))
+            self.parents.append(int(parent))
+            self.depths.append(0 if parent < 0 else self.depths[parent] + 1)
+        n_new = len(items)
+        total = base + n_new
+        allow = np.zeros((n_new, total), dtype=bool)
+        for i in range(n_new):
+            allow[i, self._ancestors(base + i)] = True
+        depth = np.asarray(self.depths, dtype=np.int64)
+        if int(depth[base:].max()) >= self.lm.max_context:
+            raise ValueError(f"text is longer than the model's context ({self.lm.max_context} tokens)")
+        dev = self.lm.device
+        mask = torch.from_numpy(allow)[None, None].to(dev)
+        attn: Any = mask
+        if self.lm.sliding_window:
+            win = depth[None, :] > (depth[base:, None] - self.lm.sliding_window)
+            attn = {"full_attention": mask,
+                    "sliding_attention": torch.from_numpy(allow & win)[None, None].to(dev)}
+        ids = torch.tensor([self.tokens[base:]], device=dev)
+        pos = torch.from_numpy(depth[base:])[None].to(dev)
+        if self.cache is None:
+            from transformers.cache_utils import DynamicCache
+
+            self.cache = DynamicCache()
+        with torch.inference_mode():
+            out = self.lm.model(input_ids=ids, position_ids=pos, attention_mask=attn,
+                                past_key_values=self.cache, use_cache=True)
+            logp = torch.log_softmax(out.logits[0].double(), dim=-1)
+        self.forwards += 1
+        self.positions += n_new
+        return logp[:, : self.lm.tokenizer.vocab.size].cpu().numpy()
+
+    def compact(self, keep: Sequence[int]) -> dict[int, int]:
+        """Drop every node that is not in `keep` or an ancestor of one; returns old id -> new id."""
+        torch = self.torch
+        alive: set[int] = set()
+        for k in keep:
+            for a in self._ancestors(k):
+                if a in alive:
+                    break
+                alive.add(a)
+        order = sorted(alive)
+        remap = {old: new for new, old in enumerate(order)}
+        if len(order) == len(self.tokens):
+            return remap
+        idx = torch.tensor(order, device=self.lm.device)
+        for layer in self.cache.layers:
+            layer.keys = layer.keys.index_select(2, idx)
+            layer.values = layer.values.index_select(2, idx)
+        self.tokens = [self.tokens[o] for o in order]
+        self.parents = [remap[self.parents[o]] if self.parents[o] >= 0 else -1 for o in order]
+        self.depths = [self.depths[o] for o in order]
+        return remap

@@ -1,0 +1,287 @@
+"""The `toksmith` command line: a thin Typer app; every command is one call into the library.
+
+Only this module knows about argv, colours and exit codes. Heavy imports (torch, transformers)
+happen inside the commands, so `toksmith --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from toksmith.errors import ToksmithError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="A workbench for the tokens of language models.")
+vocab_app = typer.Typer(no_args_is_help=True, help="Inspect and compare vocabularies.")
+app.add_typer(vocab_app, name="vocab")
+
+console = Console()
+err_console = Console(stderr=True)
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter.")]
+
+
+def _fail(e: ToksmithError) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+# --- measure: vocab overlap --------------------------------------------------------------------------
+
+
+@vocab_app.command("overlap")
+def vocab_overlap(
+    a: Annotated[str, typer.Argument(help="First tokenizer (file, directory or short name).")],
+    b: Annotated[str, typer.Argument(help="Second tokenizer.")],
+    examples: Annotated[int, typer.Option(help="How many differing tokens to list per side.")] = 12,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the overlap as JSON here.")] = None,
+) -> None:
+    """Byte-exact overlap of two vocabularies, next to the naive string overlap."""
+    from rich.table import Table
+
+    from toksmith.io import atomic_write_text
+    from toksmith.tokenizers import load_tokenizer
+
+    try:
+        ta, tb = load_tokenizer(a), load_tokenizer(b)
+    except ToksmithError as e:
+        raise _fail(e) from None
+    ov = ta.vocab.overlap(tb.vocab, name=ta.name, other_name=tb.name)
+    d = ov.to_dict(examples=examples)
+    t = Table(title=f"vocabulary overlap: {ta.name} vs {tb.name}")
+    t.add_column("")
+    t.add_column(ta.name, justify="right")
+    t.add_column(tb.name, justify="right")
+    t.add_row("token ids (|V|)", f"{ov.sizes[0]:,}", f"{ov.sizes[1]:,}")
+    t.add_row("distinct text tokens (bytes)", f"{ov.text_tokens[0]:,}", f"{ov.text_tokens[1]:,}")
+    t.add_row("special tokens", f"{len(ov.specials_a):,}", f"{len(ov.specials_b):,}")
+    t.add_row("only in this vocabulary", f"{len(ov.only_a):,}", f"{len(ov.only_b):,}")
+    console.print(t)
+    console.print(f"[bold]byte-exact shared tokens:[/] {ov.byte_exact_shared:,}")
+    console.print(f"naive string overlap:      {ov.naive_shared:,}"
+                  f"  (of which {ov.naive_false_matches:,} are the same string but different bytes)")
+    if ov.shared_special_roles:
+        console.print(f"special roles in both: {', '.join(ov.shared_special_roles)}")
+    for name, ex in d["examples_only_in"].items():
+        console.print(f"only in {name}: " + "  ".join(repr(x) for x in ex), highlight=False, soft_wrap=True)
+    if json_out is not None:
+        import json
+
+        atomic_write_text(json_out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- measure: eval ----------------------------------------------------------------------------------
+
+
+@app.command("eval")
+def eval_cmd(
+    tokenizers: Annotated[list[str], typer.Argument(help="Tokenizers (files, directories or short names).")],
+    corpus: Annotated[list[str] | None, typer.Option("--corpus", help="Corpus files, directories or globs "
+                                                     "(repeatable).")] = None,
+    parallel: Annotated[Path | None, typer.Option("--parallel", help="Parallel corpus: one file per "
+                                                  "language.")] = None,
+    pivot: Annotated[str, typer.Option(help="Pivot language of the premiums.")] = "eng",
+    out: Annotated[Path, typer.Option("--out", help="Output directory for results.json and "
+                                      "report.html.")] = Path("out/eval"),
+    metrics: Annotated[str | None, typer.Option(help="Comma-separated metrics or families (default: all that "
+                                                "apply).")] = None,
+    errors: Annotated[str, typer.Option(help="Invalid UTF-8 in the corpus: strict or replace.")] = "strict",
+    quiet: QuietOpt = False,
+) -> None:
+    """Measure tokenizers: compression, fertility, premiums, Gini, entropy, numbers, consistency, speed."""
+    from toksmith.evaluate.api import run_eval
+
+    show = not quiet and console.is_terminal
+    with _eval_progress(show) as say:
+        try:
+            res, paths = run_eval(tokenizers, corpus=corpus, parallel=parallel, pivot=pivot, out=out,
+                                  metrics=metrics.split(",") if metrics else None, errors=errors,
+                                  progress=say)
+        except ToksmithError as e:
+            raise _fail(e) from None
+    console.print(res.table())
+    for w in res.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+    if not quiet:
+        console.print("wrote " + ", ".join(str(p) for p in paths.values()), highlight=False, soft_wrap=True)
+
+
+def _eval_progress(show: bool):  # noqa: ANN202
+    import contextlib
+
+    @contextlib.contextmanager
+    def cm():  # noqa: ANN202
+        if not show:
+            yield lambda _msg: None
+            return
+        with console.status("starting") as status:
+            yield lambda msg: status.update(msg)
+
+    return cm()
+
+
+# --- measure: inspect -------------------------------------------------------------------------------
+
+
+@app.command("inspect")
+def inspect_cmd(
+    args: Annotated[list[str], typer.Argument(
+        help="One or more tokenizers (file, directory or short name), then the text ('-': read it from "
+             "stdin). With --file, every argument is a tokenizer.", metavar="TOKENIZER... TEXT")],
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the text from a file.")] = None,
+    ids: Annotated[bool, typer.Option("--ids", help="Print each token's id after it.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Show how each tokenizer cuts the same text: token boundaries in colour, counts and bytes/token.
+
+    Bytes of a character split across tokens are shown in hex.
+    Example: toksmith inspect smollm2 cl100k "Hello 世界"
+    """
+    import contextlib
+
+    from toksmith.errors import CorpusError
+    from toksmith.report.terminal import render_inspect
+    from toksmith.tokenizers import load_tokenizer
+
+    try:
+        if file is not None:
+            specs = list(args)
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise CorpusError(f"{file}: cannot read as UTF-8 text ({e})") from e
+        else:
+            if len(args) < 2:
+                raise ToksmithError("give at least one tokenizer and the text (or --file PATH)")
+            specs, text = list(args[:-1]), args[-1]
+            if text == "-":
+                text = sys.stdin.read()
+        if not specs:
+            raise ToksmithError("give at least one tokenizer")
+        spinner = not quiet and err_console.is_terminal
+        with err_console.status("loading tokenizers") if spinner else contextlib.nullcontext():
+            toks = [load_tokenizer(s) for s in specs]
+        # Without colour the boundaries would vanish: separate tokens with a bar instead.
+        plain = not console.is_terminal or console.no_color
+        view = render_inspect(toks, text, show_ids=ids, separator="│" if plain else None)
+        console.print(view, soft_wrap=False, highlight=False)
+    except ToksmithError as e:
+        raise _fail(e) from None
+
+
+# --- build: train -----------------------------------------------------------------------------------
+
+
+@app.command("train")
+def train_cmd(
+    corpus: Annotated[list[str], typer.Option("--corpus", help="Corpus files, directories or globs (repeatable).")],
+    vocab_size: Annotated[int, typer.Option("--vocab-size", help="Total ids: 256 bytes + learned + special.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory for tokenizer.json and "
+                                      "tokenizer_config.json.")],
+    model: Annotated[str, typer.Option(help="bpe or unigram (SentencePiece).")] = "bpe",
+    preset: Annotated[str, typer.Option(help="Pre-tokenizer: gpt2, cl100k (= Llama 3), o200k, superbpe-stage2.")
+                      ] = "cl100k",
+    regex: Annotated[str | None, typer.Option(help="Custom pre-tokenizer regex (instead of --preset).")] = None,
+    numbers: Annotated[str | None, typer.Option(help="Digit split before the regex: single, l2r3, r2l3.")] = None,
+    superbpe_transition: Annotated[int | None, typer.Option(
+        "--superbpe-transition", help="SuperBPE: merges learned with the preset before tokens may cross "
+        "single spaces.")] = None,
+    max_words_per_token: Annotated[int, typer.Option(help="Merge filter: words per token (0 = off).")] = 4,
+    forbid: Annotated[list[str] | None, typer.Option("--forbid", help="Merge filter: a substring no token may "
+                                                     "contain (repeatable), e.g. ': '.")] = None,
+    max_token_chars: Annotated[int | None, typer.Option(help="Merge filter: characters per token "
+                                                        "(1 = character-level vocabulary).")] = None,
+    min_frequency: Annotated[int, typer.Option(help="Never merge pairs seen fewer times.")] = 2,
+    special: Annotated[list[str] | None, typer.Option("--special", help="Special tokens (repeatable; default "
+                                                      "<|endoftext|>).")] = None,
+    extend: Annotated[Path | None, typer.Option(help="Replay this byte-level BPE tokenizer.json's merges, "
+                                                "then continue.")] = None,
+    save_sizes: Annotated[str | None, typer.Option("--save-sizes", help="Also write nested tokenizers of these "
+                                                   "sizes, e.g. 4096,8192 (to OUT/<size>/).")] = None,
+    engine: Annotated[str, typer.Option(help="Where counting runs: local.")] = "local",
+    threads: Annotated[int | None, typer.Option(help="Counting threads (default: up to 4).")] = None,
+    errors: Annotated[str, typer.Option(help="Invalid UTF-8 in the corpus: strict or replace.")] = "strict",
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a tokenizer (byte-level BPE, SuperBPE or Unigram) and write Hugging Face files."""
+    from toksmith.errors import TrainingError
+    from toksmith.train.api import DEFAULT_SPECIALS, train
+
+    show = not quiet and console.is_terminal
+    try:
+        if engine != "local":
+            raise TrainingError(f"engine '{engine}' is not available; use --engine local")
+        sizes = [int(s) for s in save_sizes.split(",") if s.strip()] if save_sizes else []
+        opts: dict = {"numbers": numbers, "max_token_chars": max_token_chars, "threads": threads}
+        if model == "bpe":
+            opts.update(preset=preset, regex_pattern=regex, superbpe_transition=superbpe_transition,
+                        max_words_per_token=max_words_per_token, forbidden_substrings=forbid or [],
+                        min_frequency=min_frequency, extend=extend,
+                        special_tokens=special if special is not None else DEFAULT_SPECIALS)
+        else:
+            opts = {k: v for k, v in opts.items() if v is not None}
+        with _TrainProgress(show) as prog:
+            rep = train(corpus, out, vocab_size=vocab_size, model=model, save_sizes=sizes, errors=errors,
+                        progress=prog, **opts)
+    except ValueError as e:
+        raise _fail(ToksmithError(f"--save-sizes must be comma-separated integers ({e})")) from None
+    except ToksmithError as e:
+        raise _fail(e) from None
+    if not quiet:
+        st = rep.stats
+        if "distinct_pretokens" in st:
+            console.print(f"{st['corpus_bytes'] / 1e6:.1f} MB, {st['distinct_pretokens']:,} distinct pre-tokens, "
+                          f"{st['merges']:,} merges in {st['seconds']:.1f} s", highlight=False)
+        for size, path in sorted(rep.outputs.items()):
+            console.print(f"wrote {path} ({size:,} tokens)", highlight=False, soft_wrap=True)
+
+
+class _TrainProgress:
+    """A rich progress bar for `train` (phases: counting, merges); notes go to stderr even when quiet."""
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> _TrainProgress:
+        if self.show:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err_console, transient=True)
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def phase(self, name: str, total: int | None) -> None:
+        if self._bar is not None:
+            if self._task is not None:
+                self._bar.update(self._task, visible=False)
+            self._task = self._bar.add_task(name, total=total)
+
+    def advance(self, n: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, n)
+
+    def note(self, message: str) -> None:
+        target = self._bar.console if self._bar is not None else err_console
+        target.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
+
+
+# --- bridge: score, generate ------------------------------------------------------------------------
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""One error type per kind of user mistake; each message is one line naming the file, field or offset.
+
+The CLI maps every `ToksmithError` to exit code 2 and prints the message without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ToksmithError(Exception):
+    """Base class of every error toksmith raises for bad input or a missing resource."""
+
+
+class TokenizerLoadError(ToksmithError):
+    """A tokenizer spec could not be resolved or its files are unreadable or corrupt."""
+
+
+class CorpusError(ToksmithError):
+    """A corpus path is missing, empty, of an unknown format, or not valid UTF-8."""
+
+
+class ModelLoadError(ToksmithError):
+    """A language model could not be loaded (unknown name, corrupt file, unsupported architecture)."""
+
+
+class MissingDependencyError(ToksmithError):
+    """An optional dependency needed by this feature is not installed."""
+
+    def __init__(self, package: str, feature: str, extra: str | None = None) -> None:
+        hint = f"pip install 'toksmith[{extra}]'" if extra else f"pip install {package}"
+        super().__init__(f"{feature} needs the optional package '{package}', which is not installed; run: {hint}")
+        self.package = package
+
+
+class TrainingError(ToksmithError):
+    """Invalid training options (vocabulary size, presets, output directory)."""
+
+
+class VocabMismatchError(ToksmithError):
+    """Two vocabularies or a model and a tokenizer do not fit together."""

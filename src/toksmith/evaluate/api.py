@@ -1,0 +1,524 @@
+"""`evaluate()`: every metric for several tokenizers over one shared encoding pass, with paired intervals.
+
+Each corpus is encoded ONCE per tokenizer (`encode_batch`, timed for the throughput metric); all
+metrics read that shared pass (`toksmith.evaluate.encoded`). Intervals come from one vectorised
+bootstrap over documents (1000 resamples, fixed seed) shared by all tokenizers, so the difference of
+two tokenizers' replicates is a paired bootstrap.
+
+Results JSON (`EvalResults.to_dict()`), schema "toksmith.eval/1":
+
+```
+{
+  "schema": "toksmith.eval/1", "toksmith_version": str,
+  "contract": {                       # the measurement contract
+    "special_tokens": str,            # encode without BOS/EOS; special-token text encoded as text
+    "normalisation": "none", "bytes": "UTF-8 of the text as read", "word_segmentation": str,
+    "bootstrap": {"resamples": 1000, "seed": 0, "unit": "document (morphology: word)",
+                  "interval": "95% percentile", "max_blocks": 2000},
+    "min_units": 30, "pivot": "eng" | null},
+  "tokenizers": [{"name", "fingerprint", "vocab_fingerprint", "family", "vocab_size",
+                  "declared_vocab_size", "adds_space_prefix"}],
+  "corpus": {"main": {"documents", "bytes", "chars", "languages", "fingerprint"} | null,
+             "parallel": {... same ...} | null},
+  "metrics": {name: {"family", "unit", "aggregation", "needs", "description"}},
+  "results": {tokenizer: {metric: {
+      "value": float | int | null, "unit": str, "aggregation": str, "ci": [lo, hi] | null,
+      "units": int | null,                       # documents/words/numbers behind the value
+      "per_language": {lang: {"value", "ci", "units", ...}} | null,
+      "notes": [str], "details": {...}}}},      # details: metric-specific (see each module)
+  "comparisons": [{"metric", "language": str | null, "a", "b", "difference" (a - b), "ci",
+                   "significant": bool (0 outside ci), "units", "thin": bool}],
+  "report": {                                    # convenience views for the HTML report
+    "languages": [lang],                         # parallel corpus languages, sorted
+    "per_language": {tokenizer: {lang: {"premium", "premium_ci", "bytes_per_token",
+                     "bytes_per_token_ci", "chars_per_token", "chars_per_token_ci", "flagged", "rank"}}},
+    "gini": {tokenizer: {"value", "ci", "lorenz": [[x, y], ...]}},
+    "numbers_heatmap": {tokenizer: {"lengths": [1..12], "patterns": [...], "shares": [[...]]}}},
+  "samples": [{"lang": str | null, "text": str, "tokens": {tokenizer: {
+      "offsets": [[start, end], ...],            # UTF-8 byte offsets into text
+      "pieces": [str, ...]}}}],                  # each token's bytes, decoded with backslashreplace
+  "warnings": [str], "timing": {"encode_s", "metrics_s", "bootstrap_s", "total_s"}
+}
+```
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toksmith.corpus import Document
+from toksmith.evaluate.bootstrap import (
+    MAX_BLOCKS,
+    MIN_UNITS,
+    RESAMPLES,
+    SEED,
+    bootstrap_ratios,
+    percentile_ci,
+)
+from toksmith.evaluate.encoded import TextCorpus, encode_corpus
+from toksmith.evaluate.registry import EvalContext, Metric, MetricResult, _clean, select_metrics
+from toksmith.tokenizers.base import Tokenizer
+
+__all__ = ["EvalResults", "default_data_dir", "evaluate", "run_eval", "write_results"]
+
+SCHEMA = "toksmith.eval/1"
+SAMPLE_CHARS = 400
+
+CONTRACT_SPECIAL = (
+    "encode() without BOS/EOS; special-token strings in the text are encoded as ordinary text; "
+    "special and unused ids decode to nothing"
+)
+CONTRACT_WORDS = (
+    "UAX #29 default word boundaries (numpy implementation, toksmith.evaluate.words); "
+    "a word is a segment with a letter or number"
+)
+
+
+def default_data_dir() -> Path | None:
+    """Where the MorphScore/SIGMORPHON folders are: $TOKSMITH_SHARED_DATA, ./../shared/data, or None."""
+    env = os.environ.get("TOKSMITH_SHARED_DATA")
+    candidates = [Path(env)] if env else []
+    candidates += [Path("../shared/data"), Path(__file__).resolve().parents[4] / "shared" / "data"]
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+@dataclass
+class EvalResults:
+    """Results of `evaluate()`: per tokenizer per metric, comparisons, samples and the contract."""
+
+    tokenizers: list[dict[str, Any]]
+    metrics: list[Metric]
+    results: dict[str, dict[str, MetricResult]]
+    comparisons: list[dict[str, Any]]
+    contract: dict[str, Any]
+    corpus: dict[str, Any]
+    samples: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+    timing: dict[str, float] = field(default_factory=dict)
+    languages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready results (schema in this module's docstring)."""
+        from toksmith import __version__
+
+        names = [t["name"] for t in self.tokenizers]
+        report: dict[str, Any] = {
+            "languages": self.languages,
+            "per_language": {},
+            "gini": {},
+            "numbers_heatmap": {},
+        }
+        for n in names:
+            r = self.results[n]
+            prem = r.get("premium")
+            if prem is not None and prem.per_language:
+                report["per_language"][n] = {
+                    lang: {
+                        "premium": e["value"],
+                        "premium_ci": e["ci"],
+                        "bytes_per_token": e["bytes_per_token"],
+                        "bytes_per_token_ci": e["bytes_per_token_ci"],
+                        "chars_per_token": e["chars_per_token"],
+                        "chars_per_token_ci": e["chars_per_token_ci"],
+                        "flagged": e["flagged"],
+                        "rank": e.get("rank"),
+                    }
+                    for lang, e in prem.per_language.items()
+                }
+            g = r.get("gini")
+            if g is not None:
+                report["gini"][n] = {"value": g.value, "ci": g.ci, "lorenz": g.details.get("lorenz", [])}
+            npat = r.get("number_patterns")
+            if npat is not None:
+                report["numbers_heatmap"][n] = npat.details["heatmap"]
+        return _clean(
+            {
+                "schema": SCHEMA,
+                "toksmith_version": __version__,
+                "contract": self.contract,
+                "tokenizers": self.tokenizers,
+                "corpus": self.corpus,
+                "metrics": {
+                    m.name: {
+                        "family": m.family,
+                        "unit": m.unit,
+                        "aggregation": m.aggregation,
+                        "needs": m.needs,
+                        "description": m.description,
+                    }
+                    for m in self.metrics
+                },
+                "results": {n: {k: v.to_dict() for k, v in self.results[n].items()} for n in names},
+                "comparisons": self.comparisons,
+                "report": report,
+                "samples": self.samples,
+                "warnings": self.warnings,
+                "timing": self.timing,
+            }
+        )
+
+    def table(self) -> Any:
+        """A rich Table: one row per metric, one column per tokenizer, value [95% CI]."""
+        from rich.table import Table
+
+        names = [t["name"] for t in self.tokenizers]
+        t = Table(title="toksmith eval", show_lines=False)
+        t.add_column("metric")
+        t.add_column("unit", style="dim")
+        for n in names:
+            t.add_column(n, justify="right")
+        for m in self.metrics:
+            cells = []
+            any_value = False
+            for n in names:
+                r = self.results[n].get(m.name)
+                if r is None or r.value is None:
+                    cells.append("-")
+                    continue
+                any_value = True
+                cells.append(_fmt(r.value) + (f" [{_fmt(r.ci[0])}, {_fmt(r.ci[1])}]" if r.ci else ""))
+            if any_value:
+                t.add_row(m.name, m.unit, *cells)
+        return t
+
+
+def _fmt(x: float | int) -> str:
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if not np.isfinite(x):
+        return "nan"
+    return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _as_docs(docs: Iterable[Document], lang: str | None = None) -> Iterable[Document]:
+    for d in docs:
+        yield Document(d.text, d.source, lang or d.lang, d.offset) if lang else d
+
+
+def _fingerprint(obj: Any) -> dict | None:
+    fp = getattr(obj, "fingerprint", None)
+    if callable(fp):
+        try:
+            return fp()
+        except (OSError, ValueError):
+            return None
+    return fp if isinstance(fp, dict) else None
+
+
+def _describe(c: TextCorpus | None, fp: dict | None) -> dict | None:
+    if c is None:
+        return None
+    return {
+        "documents": c.n_docs,
+        "bytes": int(c.doc_bytes.sum()),
+        "chars": int(c.doc_chars.sum()),
+        "languages": c.lang_names if any(c.lang_names) else [],
+        "fingerprint": fp,
+    }
+
+
+def _sample_texts(
+    text: TextCorpus | None, par: TextCorpus | None, pivot: str
+) -> list[tuple[str | None, str]]:
+    """Short texts for the side-by-side viewer: the pivot and diverse scripts, or the first documents."""
+    out: list[tuple[str | None, str]] = []
+    if par is not None and par.n_docs:
+        wanted = [pivot, "jpn", "cmn", "hin", "ara", "rus", "tha", "kor", "deu"]
+        langs = [x for x in wanted if x in par.lang_names][:4] or par.lang_names[:4]
+        for lang in langs:
+            idx = par.docs_of_lang(lang)
+            best = max(idx[: min(len(idx), 12)].tolist(), key=lambda i: len(par.texts[i]))
+            out.append((lang, par.texts[best].strip()[:SAMPLE_CHARS]))
+    elif text is not None:
+        for t in text.texts[:50]:
+            if len(t.strip()) > 40:
+                out.append((None, t.strip()[:SAMPLE_CHARS]))
+            if len(out) == 3:
+                break
+    return [(lang, t) for lang, t in out if t]
+
+
+def _token_view(tok: Tokenizer, texts: list[str]) -> list[dict[str, list]]:
+    corpus = TextCorpus.from_texts(texts)
+    enc = encode_corpus(tok, corpus, chunk_docs=1 << 20)
+    ts, te = enc.spans
+    out = []
+    for d in range(corpus.n_docs):
+        lo, hi = int(enc.doc_tok[d]), int(enc.doc_tok[d + 1])
+        base = int(corpus.doc_start[d])
+        data = texts[d].encode("utf-8")
+        offsets = [
+            [int(s) - base, int(e) - base]
+            for s, e in zip(ts[lo:hi].tolist(), te[lo:hi].tolist(), strict=True)
+        ]
+        pieces = [data[s:e].decode("utf-8", "backslashreplace") for s, e in offsets]
+        out.append({"offsets": offsets, "pieces": pieces})
+    return out
+
+
+def _unique_names(toks: Sequence[Tokenizer]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for t in toks:
+        base = str(getattr(t, "name", type(t).__name__))
+        k = seen.get(base, 0)
+        seen[base] = k + 1
+        out.append(base if k == 0 else f"{base}#{k + 1}")
+    return out
+
+
+def evaluate(
+    tokenizers: Sequence[Tokenizer | str],
+    corpus: Iterable[Document] | None = None,
+    parallel: Mapping[str, Iterable[Document]] | None = None,
+    pivot: str = "eng",
+    metrics: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> EvalResults:
+    """Measure `tokenizers` on a corpus and/or a parallel corpus.
+
+    Args:
+        tokenizers: `Tokenizer`s or specs for `load_tokenizer` ("smollm2", a tokenizer.json, ...).
+        corpus: documents (e.g. `read_corpus(...)`); general metrics run on it.
+        parallel: language -> documents (e.g. `read_parallel(dir)`); premiums and Gini run on it, and the
+            general metrics too when `corpus` is None. With neither, the built-in demo corpus is used.
+        pivot: the language premiums are relative to.
+        metrics: metric or family names (`compression`, `numbers`, ...); None = all that apply.
+        progress: called with a short description before each step.
+        data_dir: folder holding `morphscore/` and `sigmorphon2022/` (default: `default_data_dir()`).
+        resamples, seed: the bootstrap's resamples and seed.
+
+    Returns:
+        `EvalResults`; `.to_dict()` is the results JSON, `.table()` the terminal table.
+
+    >>> res = evaluate(["smollm2"], metrics=["compression"])  # doctest: +SKIP
+    >>> round(res.results["smollm2"]["bytes_per_token"].value, 2)  # doctest: +SKIP
+    3.1
+    """
+    t_start = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    from toksmith.tokenizers import load_tokenizer
+
+    toks = [load_tokenizer(t) if isinstance(t, (str, Path)) else t for t in tokenizers]
+    if not toks:
+        from toksmith.errors import ToksmithError
+
+        raise ToksmithError("evaluate needs at least one tokenizer")
+    names = _unique_names(toks)
+    warnings: list[str] = []
+    if corpus is None and parallel is None:
+        from toksmith.data import demo_parallel
+
+        parallel = demo_parallel()
+        warnings.append("no corpus given: using the built-in demo parallel corpus (too small for claims)")
+
+    say("reading corpora")
+    main_fp = _fingerprint(corpus) if corpus is not None else None
+    par_fp = _fingerprint(parallel) if parallel is not None else None
+    text_c = TextCorpus(_as_docs(corpus), fingerprint=main_fp, name="main") if corpus is not None else None
+    par_c = None
+    if parallel is not None:
+        par_docs = itertools.chain.from_iterable(_as_docs(parallel[lang], lang) for lang in sorted(parallel))
+        par_c = TextCorpus(par_docs, fingerprint=par_fp, name="parallel")
+    if text_c is not None and text_c.n_docs == 0:
+        from toksmith.errors import CorpusError
+
+        raise CorpusError("the corpus holds no text")
+    general = text_c if text_c is not None else par_c
+
+    chosen = select_metrics(metrics)
+    if any(m.name == "gini" for m in chosen) and not any(m.name == "premium" for m in chosen):
+        chosen = select_metrics([m.name for m in chosen] + ["premium"])
+    if par_c is None:
+        dropped = [m.name for m in chosen if m.needs == "parallel"]
+        chosen = [m for m in chosen if m.needs != "parallel"]
+        if dropped and metrics is not None:
+            warnings.append(f"skipped (need --parallel): {', '.join(dropped)}")
+    dd = Path(data_dir) if data_dir is not None else default_data_dir()
+
+    samples_src = _sample_texts(text_c, par_c, pivot)
+    samples: list[dict[str, Any]] = [{"lang": lang, "text": t, "tokens": {}} for lang, t in samples_src]
+    results: dict[str, dict[str, MetricResult]] = {}
+    tok_info = []
+    encode_s = metrics_s = 0.0
+    for tok, name in zip(toks, names, strict=True):
+        say(f"encoding with {name}")
+        t0 = time.perf_counter()
+        enc_text = encode_corpus(tok, general) if general is not None else None
+        enc_par = enc_text if par_c is general else (encode_corpus(tok, par_c) if par_c is not None else None)
+        encode_s += time.perf_counter() - t0
+        say(f"metrics for {name}")
+        t0 = time.perf_counter()
+        ctx = EvalContext(tok, enc_text, enc_par, pivot, dd)
+        for m in chosen:
+            ctx.results[m.name] = m.compute(ctx)
+        results[name] = ctx.results
+        if samples:
+            views = _token_view(tok, [s["text"] for s in samples])
+            for s, v in zip(samples, views, strict=True):
+                s["tokens"][name] = v
+        metrics_s += time.perf_counter() - t0
+        v = tok.vocab
+        tok_info.append(
+            {
+                "name": name,
+                "fingerprint": tok.fingerprint,
+                "vocab_fingerprint": v.fingerprint,
+                "family": v.family,
+                "vocab_size": v.size,
+                "declared_vocab_size": v.declared_size or v.size,
+                "adds_space_prefix": bool(tok.adds_space_prefix),
+            }
+        )
+        del ctx, enc_text, enc_par
+
+    say("bootstrap")
+    t0 = time.perf_counter()
+    keys = [(n, m, k) for n in names for m, r in results[n].items() for k in r.ratios]
+    reps = bootstrap_ratios([results[n][m].ratios[k] for n, m, k in keys], resamples=resamples, seed=seed)
+    for (n, m, k), rep in zip(keys, reps, strict=True):
+        r = results[n][m]
+        r.replicates[k] = rep
+        lang, fld = k
+        ci = percentile_ci(rep)
+        if lang is None and fld == "value":
+            r.ci = ci
+        elif lang is not None and r.per_language is not None and lang in r.per_language:
+            r.per_language[lang]["ci" if fld == "value" else f"{fld}_ci"] = ci
+    for n in names:
+        for m in chosen:
+            if m.after_bootstrap is not None and m.name in results[n]:
+                m.after_bootstrap(results[n][m.name], results[n])
+    comparisons = _compare(names, results, chosen)
+    bootstrap_s = time.perf_counter() - t0
+    for n in names:
+        for r in results[n].values():
+            r.ratios.clear()
+    thin = sum(1 for c in comparisons if c["thin"])
+    if thin:
+        warnings.append(f"{thin} comparison(s) rest on fewer than {MIN_UNITS} units: treat them as anecdotes")
+
+    contract = {
+        "special_tokens": CONTRACT_SPECIAL,
+        "normalisation": "none: text is measured exactly as read (no Unicode normalisation, no lowercasing)",
+        "bytes": "UTF-8 bytes of the text as read",
+        "word_segmentation": CONTRACT_WORDS,
+        "bootstrap": {
+            "resamples": resamples,
+            "seed": seed,
+            "unit": "document (morphology: word; numbers: probe)",
+            "interval": "95% percentile",
+            "max_blocks": MAX_BLOCKS,
+            "paired": True,
+        },
+        "min_units": MIN_UNITS,
+        "pivot": pivot if par_c is not None else None,
+        "data_dir": str(dd) if dd is not None else None,
+    }
+    corpus_info = {"main": _describe(text_c, main_fp), "parallel": _describe(par_c, par_fp)}
+    total = time.perf_counter() - t_start
+    return EvalResults(
+        tok_info,
+        chosen,
+        results,
+        comparisons,
+        contract,
+        corpus_info,
+        samples,
+        warnings,
+        {"encode_s": encode_s, "metrics_s": metrics_s, "bootstrap_s": bootstrap_s, "total_s": total},
+        par_c.lang_names if par_c is not None else [],
+    )
+
+
+def _compare(
+    names: list[str], results: dict[str, dict[str, MetricResult]], chosen: list[Metric]
+) -> list[dict]:
+    """Paired differences a - b with bootstrap intervals, for every metric (and language) both have."""
+    out: list[dict] = []
+    for a, b in itertools.combinations(names, 2):
+        for m in chosen:
+            ra, rb = results[a].get(m.name), results[b].get(m.name)
+            if ra is None or rb is None:
+                continue
+            for key, rep_a in ra.replicates.items():
+                rep_b = rb.replicates.get(key)
+                lang, fld = key
+                if rep_b is None or fld != "value":
+                    continue
+                va = ra.value if lang is None else (ra.per_language or {}).get(lang, {}).get("value")
+                vb = rb.value if lang is None else (rb.per_language or {}).get(lang, {}).get("value")
+                if va is None or vb is None:
+                    continue
+                ci = percentile_ci(rep_a - rep_b)
+                units = ra.units if lang is None else (ra.per_language or {}).get(lang, {}).get("units")
+                out.append(
+                    {
+                        "metric": m.name,
+                        "language": lang,
+                        "a": a,
+                        "b": b,
+                        "difference": float(va) - float(vb),
+                        "ci": ci,
+                        "significant": bool(ci is not None and (ci[0] > 0 or ci[1] < 0)),
+                        "units": units,
+                        "thin": units is not None and units < MIN_UNITS,
+                    }
+                )
+    return out
+
+
+def write_results(res: EvalResults, out_dir: str | Path) -> dict[str, Path]:
+    """Write results.json and (when the HTML renderer is available) report.html into `out_dir`, atomically."""
+    import json
+
+    from toksmith.io import atomic_write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = res.to_dict()
+    paths = {
+        "json": atomic_write_text(out / "results.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    }
+    try:
+        from toksmith.report.html import render_report
+    except ImportError:
+        res.warnings.append("report.html not written: toksmith.report.html is not available")
+        return paths
+    paths["html"] = atomic_write_text(out / "report.html", render_report(data))
+    return paths
+
+
+def run_eval(
+    tokenizers: Sequence[str],
+    *,
+    corpus: Sequence[str] | None = None,
+    parallel: str | Path | None = None,
+    pivot: str = "eng",
+    out: str | Path = "out/eval",
+    metrics: Iterable[str] | None = None,
+    errors: str = "strict",
+    progress: Callable[[str], None] | None = None,
+) -> tuple[EvalResults, dict[str, Path]]:
+    """`toksmith eval` as one call: read the corpora, evaluate, write results.json and report.html."""
+    from toksmith.corpus import read_corpus, read_parallel
+
+    main = read_corpus(list(corpus), errors=errors) if corpus else None
+    par = read_parallel(parallel, errors=errors) if parallel else None
+    res = evaluate(tokenizers, main, par, pivot, metrics, progress)
+    return res, write_results(res, out)

@@ -1,0 +1,224 @@
+"""Consistency: round trip, unknown tokens, stability of a word's split, alternative encodings.
+
+- round_trip: share of documents whose concatenated token bytes equal the document's UTF-8 bytes
+  (decoding whole sequences, never token by token).
+- unk_rate: unknown tokens per token; `unk_byte_share` in the details is the share of text bytes that
+  documents with unknown tokens fail to reproduce.
+- stability_*: on a fixed-seed sample of corpus words (letters only, 3+ characters) the token
+  boundaries inside the word plus whether the word's end is a boundary, compared between the word
+  after a space (" word") and the word at the start of the text ("word"), capitalised (" Word") and
+  followed by punctuation (" word,"). Value: share of words whose boundaries do not change.
+- alternative_encodings: for sampled words, the number of distinct token-id sequences whose bytes
+  are exactly " word" (dynamic programming over the vocabulary's text tokens; the tokenizer emits one
+  of them). Value: median over words.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from toksmith.evaluate.bootstrap import Ratio
+from toksmith.evaluate.encoded import TextCorpus, encode_corpus
+from toksmith.evaluate.registry import EvalContext, MetricResult, ratio_result, register
+from toksmith.vocab import Vocab
+
+__all__ = ["count_encodings", "round_trip", "unk_rate"]
+
+
+@register(
+    "round_trip",
+    family="consistency",
+    unit="share of documents",
+    aggregation="mean over documents of exact byte equality",
+)
+def round_trip(ctx: EvalContext) -> MetricResult:
+    """Share of documents with decode_bytes(encode(text)) == text.encode()."""
+    enc = ctx.text
+    assert enc is not None
+    ok = enc.round_trip_ok
+    bad = np.flatnonzero(~ok)
+    examples = [enc.corpus.texts[i][:80] for i in bad[:3].tolist()]
+    return ratio_result(
+        "round_trip",
+        enc,
+        ok.astype(np.float64),
+        np.ones(len(ok)),
+        group=enc.corpus.name,
+        details={"failed_documents": int(len(bad)), "examples": examples},
+    )
+
+
+@register(
+    "unk_rate",
+    family="consistency",
+    unit="unknown tokens/token",
+    aggregation="ratio of totals over documents",
+)
+def unk_rate(ctx: EvalContext) -> MetricResult:
+    """Unknown tokens per token."""
+    enc = ctx.text
+    assert enc is not None
+    total = float(enc.corpus.doc_bytes.sum())
+    share = float(enc.doc_unk_bytes.sum()) / total if total else 0.0
+    return ratio_result(
+        "unk_rate",
+        enc,
+        enc.doc_unk,
+        enc.doc_tokens,
+        group=enc.corpus.name,
+        details={"unk_byte_share": share, "unk_tokens": int(enc.doc_unk.sum())},
+    )
+
+
+def _boundaries(ctx: EvalContext, texts: list[str], offsets: list[int], lengths: list[int]) -> list[tuple]:
+    corpus = TextCorpus.from_texts(texts)
+    enc = encode_corpus(ctx.tokenizer, corpus, chunk_docs=1 << 20)
+    starts = corpus.doc_start + np.array(offsets, dtype=np.int64)
+    ends = starts + np.array(lengths, dtype=np.int64)
+    span, pos = enc.internal_boundaries(starts, ends)
+    inner: list[list[int]] = [[] for _ in texts]
+    for s, p in zip(span.tolist(), pos.tolist(), strict=True):
+        inner[s].append(p)
+    _, te = enc.spans
+    k = np.searchsorted(te, ends, side="left")
+    end_ok = (k < len(te)) & (te[np.minimum(k, len(te) - 1)] == ends)
+    return [(tuple(b), bool(e)) for b, e in zip(inner, end_ok.tolist(), strict=True)]
+
+
+def _stability(ctx: EvalContext) -> dict[str, Any] | None:
+    if "stability" in ctx.cache:
+        return ctx.cache["stability"]
+    if ctx.text is None or not ctx.text.corpus.word_texts_sample:
+        ctx.cache["stability"] = None
+        return None
+    words = ctx.text.corpus.word_texts_sample
+    wl = [len(w.encode()) for w in words]
+    caps = [w[0].upper() + w[1:] for w in words]
+    cap_ok = np.array([len(c.encode()) == n and c != w for c, w, n in zip(caps, words, wl, strict=True)])
+    variants = {
+        "base": ([" " + w for w in words], [1] * len(words)),
+        "leading_space": (list(words), [0] * len(words)),
+        "capital": ([" " + c for c in caps], [1] * len(words)),
+        "punctuation": ([" " + w + "," for w in words], [1] * len(words)),
+    }
+    texts, offs, lens = [], [], []
+    for t, o in variants.values():
+        texts += t
+        offs += o
+        lens += wl
+    b = _boundaries(ctx, texts, offs, lens)
+    n = len(words)
+    base = b[:n]
+    out: dict[str, Any] = {"words": n}
+    for k, name in enumerate(("leading_space", "capital", "punctuation"), start=1):
+        same = np.array([x == y for x, y in zip(base, b[k * n : (k + 1) * n], strict=True)], dtype=np.float64)
+        valid = cap_ok.astype(np.float64) if name == "capital" else np.ones(n)
+        out[name] = (same * valid, valid)
+    ctx.cache["stability"] = out
+    return out
+
+
+def _stability_metric(ctx: EvalContext, name: str, key: str) -> MetricResult:
+    agg = "share of sampled corpus words (fixed seed, at most 400)"
+    s = _stability(ctx)
+    if s is None:
+        return MetricResult(name, None, "share of words", agg, notes=["skipped: no words in the corpus"])
+    num, den = s[key]
+    r = Ratio.of(("words",), num, den)
+    res = MetricResult(name, r.point(), "share of words", agg, units=int(den.sum()))
+    res.ratios[(None, "value")] = r
+    return res
+
+
+@register(
+    "stability_leading_space",
+    family="consistency",
+    unit="share of words",
+    aggregation="share of sampled corpus words (fixed seed, at most 400)",
+)
+def stability_leading_space(ctx: EvalContext) -> MetricResult:
+    """Share of words split the same at the start of a text as after a space."""
+    return _stability_metric(ctx, "stability_leading_space", "leading_space")
+
+
+@register(
+    "stability_capital",
+    family="consistency",
+    unit="share of words",
+    aggregation="share of sampled corpus words (fixed seed, at most 400)",
+)
+def stability_capital(ctx: EvalContext) -> MetricResult:
+    """Share of words split the same when capitalised."""
+    return _stability_metric(ctx, "stability_capital", "capital")
+
+
+@register(
+    "stability_punctuation",
+    family="consistency",
+    unit="share of words",
+    aggregation="share of sampled corpus words (fixed seed, at most 400)",
+)
+def stability_punctuation(ctx: EvalContext) -> MetricResult:
+    """Share of words split the same when followed by a comma."""
+    return _stability_metric(ctx, "stability_punctuation", "punctuation")
+
+
+_TOKEN_SETS: dict[str, tuple[dict[bytes, int], int]] = {}
+
+
+def count_encodings(data: bytes, vocab: Vocab) -> int:
+    """Number of distinct token-id sequences (text tokens only) whose bytes concatenate to `data`."""
+    key = vocab.fingerprint
+    if key not in _TOKEN_SETS:
+        mult: dict[bytes, int] = {}
+        for i in vocab.text_ids.tolist():
+            t = vocab.tokens[i]
+            if t:
+                mult[t] = mult.get(t, 0) + 1
+        _TOKEN_SETS[key] = (mult, max(map(len, mult), default=0))
+    mult, longest = _TOKEN_SETS[key]
+    n = len(data)
+    ways = [0] * (n + 1)
+    ways[n] = 1
+    for i in range(n - 1, -1, -1):
+        total = 0
+        for j in range(i + 1, min(n, i + longest) + 1):
+            m = mult.get(data[i:j])
+            if m and ways[j]:
+                total += m * ways[j]
+        ways[i] = total
+    return ways[0]
+
+
+@register(
+    "alternative_encodings",
+    family="consistency",
+    unit="token sequences",
+    aggregation="median over sampled corpus words (at most 200)",
+)
+def alternative_encodings(ctx: EvalContext) -> MetricResult:
+    """How many token sequences decode to the same word (non-unique encodings)."""
+    agg = "median over sampled corpus words (at most 200)"
+    if ctx.text is None or not ctx.text.corpus.word_texts_sample:
+        return MetricResult(
+            "alternative_encodings", None, "token sequences", agg, notes=["skipped: no words in the corpus"]
+        )
+    words = ctx.text.corpus.word_texts_sample[:200]
+    counts = [count_encodings((" " + w).encode(), ctx.tokenizer.vocab) for w in words]
+    logs = [math.log10(c) if c > 0 else 0.0 for c in counts]
+    return MetricResult(
+        "alternative_encodings",
+        float(np.median(counts)),
+        "token sequences",
+        agg,
+        units=len(words),
+        details={
+            "mean_log10": float(np.mean(logs)),
+            "max": max(counts),
+            "words_with_one_encoding": sum(1 for c in counts if c == 1),
+        },
+        notes=["sequences of text tokens (byte-fallback tokens included) spelling ' word'"],
+    )

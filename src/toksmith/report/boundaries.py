@@ -1,0 +1,177 @@
+"""Token boundaries on the byte-exact view: which bytes each token covers and how to show them.
+
+Shared by the terminal `inspect` view and the HTML boundary viewer, so both show the same thing: a token
+whose bytes are whole characters is shown as text; bytes of a character that is split across tokens are
+shown as hex, with the character they belong to (decoding token by token would print U+FFFD instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from toksmith.tokenizers.base import Tokenizer
+from toksmith.vocab import TokenKind
+
+__all__ = ["Segment", "boundary_sample", "sample_token_bytes", "segment_tokens", "token_bytes"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of one token's bytes: whole characters (`text`) or part of a split character (`char`)."""
+
+    data: bytes
+    text: str | None
+    #: for a partial segment, the character it is part of (None where the bytes are not UTF-8 at all)
+    char: str | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.text is None
+
+    @property
+    def hex(self) -> str:
+        return " ".join(f"{b:02x}" for b in self.data)
+
+
+def token_bytes(tok: Tokenizer, ids: Sequence[int]) -> list[bytes]:
+    """The bytes of each token as they appear in `tok.decode_bytes(ids)` (same concatenation).
+
+    Special and unused tokens contribute b"", and the space a SentencePiece encoder prepends
+    (`adds_space_prefix`) is removed from the first token that carries it, as `decode_bytes` does.
+
+    >>> from toksmith import load_tokenizer
+    >>> token_bytes(load_tokenizer("cl100k"), [15339, 1917])
+    [b'hello', b' world']
+    """
+    v = tok.vocab
+    out: list[bytes] = []
+    strip = tok.adds_space_prefix
+    for i in ids:
+        b = b"" if v.is_special(i) or v.kinds[i] == TokenKind.UNUSED else v.tokens[i]
+        if strip and b:
+            if b.startswith(b" "):
+                b = b[1:]
+            strip = False
+        out.append(b)
+    return out
+
+
+def _utf8_chars(data: bytes) -> list[tuple[int, int, str | None]]:
+    """(start, end, character) for each character of `data`; invalid bytes come one by one with None."""
+    out: list[tuple[int, int, str | None]] = []
+    i, n = 0, len(data)
+    while i < n:
+        b = data[i]
+        width = (
+            1
+            if b < 0x80
+            else 2
+            if 0xC2 <= b <= 0xDF
+            else 3
+            if 0xE0 <= b <= 0xEF
+            else 4
+            if 0xF0 <= b <= 0xF4
+            else 0
+        )
+        if width:
+            try:
+                out.append((i, i + width, data[i : i + width].decode("utf-8")))
+                i += width
+                continue
+            except UnicodeDecodeError:
+                pass
+        out.append((i, i + 1, None))
+        i += 1
+    return out
+
+
+def segment_tokens(tokens: Sequence[bytes]) -> list[list[Segment]]:
+    """Split each token's bytes into text runs and partial-character runs (see `Segment`).
+
+    >>> segment_tokens([b"a\\xe4\\xb8", b"\\x96"])[0]
+    [Segment(data=b'a', text='a', char=None), Segment(data=b'\\xe4\\xb8', text=None, char='世')]
+    """
+    data = b"".join(tokens)
+    chars = _utf8_chars(data)
+    out: list[list[Segment]] = []
+    ci = 0
+    start = 0
+    for tb in tokens:
+        end = start + len(tb)
+        segs: list[Segment] = []
+        text_buf: list[str] = []
+        text_start = start
+        while ci < len(chars) and chars[ci][0] < end:
+            c0, c1, ch = chars[ci]
+            lo, hi = max(c0, start), min(c1, end)
+            whole = c0 >= start and c1 <= end and ch is not None
+            if whole:
+                if not text_buf:
+                    text_start = c0
+                text_buf.append(ch)  # type: ignore[arg-type]
+            else:
+                if text_buf:
+                    segs.append(Segment(data[text_start:lo], "".join(text_buf)))
+                    text_buf = []
+                if ch is None and segs and segs[-1].partial and segs[-1].char is None:
+                    segs[-1] = Segment(segs[-1].data + data[lo:hi], None, None)
+                else:
+                    segs.append(Segment(data[lo:hi], None, ch))
+            if c1 <= end:
+                ci += 1
+            else:
+                break
+        if text_buf:
+            segs.append(Segment(data[text_start:end], "".join(text_buf)))
+        out.append(segs)
+        start = end
+    return out
+
+
+def boundary_sample(
+    text: str, tokenizers: Iterable[Tokenizer], *, lang: str | None = None
+) -> dict[str, object]:
+    """A sample for the report's boundary viewer: `{"text", "lang", "tokens": {name: {"ids", "bytes"}}}`.
+
+    `bytes` holds each token's bytes as a hex string, so the JSON stays byte-exact.
+    """
+    toks: dict[str, dict[str, list]] = {}
+    for tok in tokenizers:
+        ids = tok.encode(text)
+        toks[tok.name] = {"ids": list(ids), "bytes": [b.hex() for b in token_bytes(tok, ids)]}
+    return {"text": text, "lang": lang, "tokens": toks}
+
+
+def sample_token_bytes(entry: object) -> tuple[list[bytes], list[int] | None]:
+    """Token bytes (and ids, if given) from one tokenizer's entry in a sample's `tokens` mapping.
+
+    Accepts `{"bytes": [hex...], "ids": [...]}` (what `boundary_sample` writes), a list of such
+    `{"bytes": hex, "id": n}` items, a list of token strings (taken as UTF-8 text), or a list of byte lists.
+    """
+    if isinstance(entry, Mapping):
+        raw = entry.get("bytes") or entry.get("tokens") or []
+        ids = entry.get("ids")
+        return [_one(x, hex_str=True) for x in raw], (list(ids) if ids is not None else None)
+    if isinstance(entry, Sequence) and not isinstance(entry, (str, bytes)):
+        if entry and all(isinstance(x, Mapping) for x in entry):
+            data = [_one(x.get("bytes", x.get("text", "")), hex_str=True) for x in entry]  # type: ignore[union-attr]
+            ids2 = [x.get("id") for x in entry]  # type: ignore[union-attr]
+            return data, (ids2 if all(isinstance(i, int) for i in ids2) else None)
+        return [_one(x, hex_str=False) for x in entry], None
+    return [], None
+
+
+def _one(x: object, *, hex_str: bool) -> bytes:
+    if isinstance(x, bytes):
+        return x
+    if isinstance(x, str):
+        if hex_str:
+            try:
+                return bytes.fromhex(x)
+            except ValueError:
+                return x.encode("utf-8")
+        return x.encode("utf-8")
+    if isinstance(x, Sequence):
+        return bytes(int(b) & 0xFF for b in x)
+    return str(x).encode("utf-8")

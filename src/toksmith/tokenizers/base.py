@@ -1,0 +1,158 @@
+"""The `Tokenizer` interface every adapter implements, on top of the byte-exact `Vocab`."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+
+import numpy as np
+
+from toksmith.vocab import TokenKind, Vocab
+
+__all__ = ["Tokenizer", "check_reachable"]
+
+
+class Tokenizer(ABC):
+    """A loaded tokenizer: its byte-exact vocabulary, an encoder and a byte-exact decoder.
+
+    `encode` never adds BOS/EOS and treats special-token text as plain text, so metrics count text
+    only; `encode(..., add_special_tokens=True)` adds what the tokenizer's own post-processor adds.
+    """
+
+    name: str
+    #: True when the encoder prepends a space to the input (SentencePiece `add_dummy_prefix`).
+    adds_space_prefix: bool = False
+
+    @property
+    @abstractmethod
+    def vocab(self) -> Vocab:
+        """The byte-exact vocabulary."""
+
+    @abstractmethod
+    def encode(self, text: str, *, add_special_tokens: bool = False) -> list[int]:
+        """Token ids of `text`; special-token strings inside `text` are encoded as ordinary text."""
+
+    def encode_batch(self, texts: Sequence[str], *, add_special_tokens: bool = False) -> list[list[int]]:
+        """Token ids of several texts (adapters override this with a parallel batch encoder)."""
+        return [self.encode(t, add_special_tokens=add_special_tokens) for t in texts]
+
+    def decode_bytes(self, ids: Sequence[int]) -> bytes:
+        """The exact bytes the ids stand for; special and unused tokens contribute nothing.
+
+        Decoding concatenates token bytes first and only then interprets them as UTF-8, so a
+        character split across tokens is never turned into U+FFFD.
+        """
+        v = self.vocab
+        kinds = v.kinds
+        out = b"".join(v.tokens[i] for i in ids if kinds[i] != TokenKind.SPECIAL and kinds[i] != TokenKind.UNUSED)
+        if self.adds_space_prefix and out.startswith(b" "):
+            out = out[1:]
+        return out
+
+    def decode(self, ids: Sequence[int], *, errors: str = "replace") -> str:
+        """`decode_bytes` as text. WARNING: lossy where the ids end inside a UTF-8 character."""
+        return self.decode_bytes(ids).decode("utf-8", errors=errors)
+
+    def pretokenize(self, text: str) -> list[str] | None:
+        """The pre-token strings the encoder would see, or None where the family has no pre-tokenizer."""
+        return None
+
+    def encode_token_bytes(self, data: bytes) -> list[int] | None:
+        """Encode raw bytes with the model alone (no pre-tokenizer), or None if unsupported.
+
+        Used to decide whether a token that is not valid UTF-8 on its own can be produced.
+        """
+        return None
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of what defines the tokenizer (its vocabulary plus the adapter's own definition)."""
+        h = hashlib.sha256(self.vocab.fingerprint.encode())
+        h.update(self._definition().encode())
+        return h.hexdigest()[:16]
+
+    def _definition(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} |V|={self.vocab.size}>"
+
+
+def check_reachable(tok: Tokenizer, vocab: Vocab) -> np.ndarray:
+    """Shape (V,) bool: ids the encoder can emit from plain text.
+
+    A text token counts as reachable when encoding its own text yields exactly that id (the
+    "Magikarp" test); a token that is not valid UTF-8 alone is checked with `encode_token_bytes`.
+    Byte-fallback tokens are reachable when some character with that leading byte is missing from
+    the vocabulary (C0, C1 and F5-FF never occur in UTF-8, so those byte tokens are unreachable).
+    """
+    n = vocab.size
+    reach = np.zeros(n, dtype=bool)
+    kinds = vocab.kinds.tolist()
+    normal, user, byte = int(TokenKind.NORMAL), int(TokenKind.USER), int(TokenKind.BYTE)
+    texts: list[str] = []
+    text_ids: list[int] = []
+    partial: list[int] = []
+    for i in vocab.text_ids.tolist():
+        kind = kinds[i]
+        if kind == user:
+            reach[i] = True
+            continue
+        if kind != normal:
+            continue
+        b = vocab.tokens[i]
+        try:
+            s = b.decode("utf-8")
+        except UnicodeDecodeError:
+            partial.append(i)
+            continue
+        if tok.adds_space_prefix and s.startswith(" "):
+            s = s[1:]
+        texts.append(s)
+        text_ids.append(i)
+    for i, ids in zip(text_ids, tok.encode_batch(texts), strict=True):
+        reach[i] = len(ids) == 1 and ids[0] == i
+    for i in partial:
+        got = tok.encode_token_bytes(vocab.tokens[i])
+        reach[i] = got == [i] if got is not None else True
+    byte_ids = [i for i in vocab.text_ids.tolist() if kinds[i] == byte]
+    if byte_ids:
+        single_chars = {t for t in vocab.text_bytes if len(t) <= 4 and _is_one_char(t)}
+        lead_missing = _leads_with_missing_chars(single_chars)
+        any_missing = any(lead_missing.values())
+        for i in byte_ids:
+            b = vocab.tokens[i][0]
+            if b < 0x80:
+                reach[i] = bytes([b]) not in single_chars
+            elif b < 0xC0:
+                reach[i] = any_missing
+            else:
+                reach[i] = lead_missing.get(b, False)
+    return reach
+
+
+def _is_one_char(b: bytes) -> bool:
+    try:
+        return len(b.decode("utf-8")) == 1
+    except UnicodeDecodeError:
+        return False
+
+
+def _leads_with_missing_chars(single_chars: set[bytes]) -> dict[int, bool]:
+    """For every UTF-8 lead byte, whether some character starting with it is not a token."""
+    out: dict[int, bool] = {}
+    for lead in range(0xC2, 0xF5):
+        if lead < 0xE0:
+            lo, hi, least = (lead & 0x1F) << 6, ((lead & 0x1F) << 6) + 0x40, 0x80
+        elif lead < 0xF0:
+            lo, hi, least = (lead & 0x0F) << 12, ((lead & 0x0F) << 12) + 0x1000, 0x800
+        else:
+            lo, hi, least = (lead & 0x07) << 18, min(((lead & 0x07) << 18) + 0x40000, 0x110000), 0x10000
+        out[lead] = any(
+            chr(cp).encode("utf-8") not in single_chars
+            for cp in range(max(lo, least), hi)
+            if not 0xD800 <= cp < 0xE000
+        )
+    return out

@@ -1,0 +1,48 @@
+"""Shared fixtures: the real corpora in ../shared/data and the packaged real tokenizers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_data() -> Path | None:
+    env = os.environ.get("TOKSMITH_SHARED_DATA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (the real corpora); tests that need it skip when it is absent."""
+    path = _shared_data()
+    if path is None:
+        pytest.skip("../shared/data is absent (set TOKSMITH_SHARED_DATA to the corpora folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    from toksmith import load_tokenizer
+
+    return load_tokenizer("smollm2")
+
+
+@pytest.fixture(scope="session")
+def gemma3():
+    from toksmith import load_tokenizer
+
+    return load_tokenizer("gemma3")
+
+
+@pytest.fixture(scope="session")
+def cl100k():
+    from toksmith import load_tokenizer
+
+    return load_tokenizer("cl100k")
