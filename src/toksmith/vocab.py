@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from functools import cache, cached_property
 from types import MappingProxyType
 
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """The role of a special token. `CONTROL` is any other special (chat markers, tool tags, ...)."""
 
     BOS = "bos"

@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
 from toksmith.tokenizers.hf import load_tokenizer_json
 from toksmith.vocab import bytes_to_unicode
 

@@ -68,8 +68,9 @@ def test_cl100k_matches_tiktoken(cl100k):
 
 def test_gguf_smollm2_agrees_with_transformers_loader(smollm2):
     """transformers' own GGUF converter (slow, no digit split) agrees where digits are not involved."""
-    from toksmith.registry import packaged_gguf
     from transformers import AutoTokenizer
+
+    from toksmith.registry import packaged_gguf
 
     path = packaged_gguf("smollm2")
     hf = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)

@@ -31,11 +31,16 @@ def test_hand_example() -> None:
     assert _engine_merges(words, 259, min_frequency=1) == merges
 
 
-def test_tie_break_smallest_left_then_right_bytes() -> None:
-    # (x,y) and (c,d) both occur 5 times: the smaller pair (c, d) goes first
+def test_tie_break_older_left_then_older_right() -> None:
+    # (x,y) and (c,d) both occur 5 times: byte c is older (smaller id) than x, so (c, d) goes first
     words = {b"xy": 5, b"cd": 5}
     assert _engine_merges(words, 258, min_frequency=1) == [(b"c", b"d"), (b"x", b"y")]
     assert train_reference(words, 258, min_frequency=1)[0] == [(b"c", b"d"), (b"x", b"y")]
+    # after (a,a), the pairs (aa,z) and (b,c) tie at 3: byte b is older than the learned aa
+    words = {b"aaz": 3, b"bc": 3, b"aa": 5}
+    expected = [(b"a", b"a"), (b"b", b"c"), (b"aa", b"z")]
+    assert _engine_merges(words, 259, min_frequency=1) == expected
+    assert train_reference(words, 259, min_frequency=1)[0] == expected
 
 
 def test_overlapping_pairs_and_reused_tokens() -> None:

@@ -12,7 +12,8 @@
 //     and in-place merges that update only the pairs next to each merged occurrence (no rescan).
 //
 // Tie-break (identical in toksmith/train/reference.py): the pair with the highest count wins; among
-// equal counts, the pair whose (left token bytes, right token bytes) is lexicographically smallest.
+// equal counts, the pair whose left token is older wins, then the one whose right token is older. Token
+// age is the id: the 256 bytes in byte order, then learned tokens in the order merges created them.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -760,12 +761,11 @@ class Trainer {
   }
 
   struct Less {
-    const Trainer* t;
+    const Trainer* t;  // unused by the order itself; kept so the comparator can look at tokens
     bool operator()(const HeapEntry& x, const HeapEntry& y) const {
       if (x.count != y.count) return x.count < y.count;
-      int c = t->tok_[x.a].compare(t->tok_[y.a]);
-      if (c != 0) return c > 0;
-      return t->tok_[x.b].compare(t->tok_[y.b]) > 0;
+      if (x.a != y.a) return x.a > y.a;
+      return x.b > y.b;
     }
   };
 

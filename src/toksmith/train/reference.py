@@ -7,7 +7,8 @@ Rules shared with the engine:
 - the alphabet is the 256 single bytes; a merge whose result already exists reuses that token;
 - a pair's count is the number of adjacent occurrences (overlapping ones too: b"aaa" holds (a, a) twice)
   times the word's count; a merge replaces occurrences left to right without overlap;
-- the next merge is the pair with the highest count; ties go to the smallest (left bytes, right bytes);
+- the next merge is the pair with the highest count; ties go to the pair whose left token is older, then
+  whose right token is older (age = id: the 256 bytes in byte order, then learned tokens in creation order);
 - a pair below `min_frequency` stops training; a pair that fails a filter (`allowed`) or was merged
   before is never merged (again).
 
@@ -83,7 +84,7 @@ def train_reference(
     Returns (all merges including replayed ones, tokens in creation order starting with the 256 bytes).
     """
     tokens = [bytes([i]) for i in range(256)]
-    known = set(tokens)
+    age = {t: i for i, t in enumerate(tokens)}
     state = [([bytes([c]) for c in w], n) for w, n in words.items() if w and n > 0]
     merges: list[tuple[bytes, bytes]] = []
     done: set[tuple[bytes, bytes]] = set()
@@ -91,8 +92,8 @@ def train_reference(
     def record(a: bytes, b: bytes) -> None:
         merges.append((a, b))
         done.add((a, b))
-        if a + b not in known:
-            known.add(a + b)
+        if a + b not in age:
+            age[a + b] = len(tokens)
             tokens.append(a + b)
         for k, (w, n) in enumerate(state):
             state[k] = (_merge_word(w, a, b), n)
@@ -108,7 +109,7 @@ def train_reference(
             for i in range(len(w) - 1):
                 counts[(w[i], w[i + 1])] += n
         best = None
-        for pair, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1])):
+        for pair, c in sorted(counts.items(), key=lambda kv: (-kv[1], age[kv[0][0]], age[kv[0][1]])):
             if pair in done or c <= 0:
                 continue
             if c < min_frequency:
