@@ -38,6 +38,9 @@ def build_corpus(target_mb: float) -> tuple[Path, dict]:
     text_files = sorted((DATA / "english").glob("*.txt")) + sorted((DATA / "genesis").glob("*.txt")) + sorted(
         (DATA / "udhr").glob("*.txt"))
     stdlib = Path(sysconfig.get_paths()["stdlib"])
+    site = Path(sysconfig.get_paths()["purelib"])
+    code_files = [f for f in sorted(stdlib.rglob("*.py")) if "site-packages" not in f.parts]
+    code_files += sorted(site.rglob("*.py"))
     parts = {"text_files": len(text_files), "text_bytes": 0, "code_files": 0, "code_bytes": 0}
     target = int(target_mb * 1e6)
     tmp = path.with_suffix(".tmp")
@@ -49,11 +52,9 @@ def build_corpus(target_mb: float) -> tuple[Path, dict]:
             out.write(data)
             parts["text_bytes"] += len(data)
         total = parts["text_bytes"]
-        for f in sorted(stdlib.rglob("*.py")):
+        for f in code_files:
             if total >= target:
                 break
-            if "site-packages" in f.parts:
-                continue
             try:
                 data = f.read_bytes()
                 data.decode("utf-8")
@@ -67,7 +68,7 @@ def build_corpus(target_mb: float) -> tuple[Path, dict]:
             total += len(data)
     os.replace(tmp, path)
     parts["total_bytes"] = path.stat().st_size
-    parts["code_root"] = str(stdlib)
+    parts["code_roots"] = [str(stdlib), str(site)]
     return path, parts
 
 
@@ -157,8 +158,22 @@ def run_child(name: str, corpus: Path, vocab: int, out: Path, regex: str, extra:
 # ---------------------------------------------------------------------------------------------- metrics
 
 def held_out_english() -> list[str]:
+    """English outside ../shared/data/english: Genesis (WEB, KJV) and the UDHR. No blank lines."""
     files = [DATA / "genesis" / "english-web.txt", DATA / "genesis" / "english-kjv.txt", DATA / "udhr" / "eng.txt"]
     return [f.read_text(encoding="utf-8") for f in files]
+
+
+def held_out_paragraphs() -> list[str]:
+    """English prose with blank lines between paragraphs: the licence texts in /usr/share/common-licenses."""
+    root = Path("/usr/share/common-licenses")
+    out = []
+    for f in sorted(root.iterdir()) if root.is_dir() else []:
+        if f.is_file() and not f.is_symlink():
+            try:
+                out.append(f.read_text(encoding="utf-8"))
+            except UnicodeDecodeError:
+                continue
+    return out
 
 
 def bytes_per_token(tokenizer_json: Path, texts: list[str]) -> float:
@@ -178,12 +193,12 @@ def main() -> None:
     ap.add_argument("--out")
     ap.add_argument("--regex", default="cl100k")
     ap.add_argument("--extra", default="{}")
-    ap.add_argument("--corpus-mb", type=float, default=52.0)
+    ap.add_argument("--corpus-mb", type=float, default=55.0)
     ap.add_argument("--skip-spm", action="store_true")
-    ap.add_argument("--spm-timeout", type=float, default=600.0)
+    ap.add_argument("--spm-timeout", type=float, default=300.0)
     ap.add_argument("--superbpe", action="store_true", help="also the SuperBPE table")
     ap.add_argument("--superbpe-vocab", type=int, default=16384)
-    ap.add_argument("--superbpe-t", default="4096,8192,12288")
+    ap.add_argument("--superbpe-t", default="2048,4096,8192,12288")
     args = ap.parse_args()
     if args.child:
         rep = CHILDREN[args.child](args.corpus, args.vocab, args.out, args.regex, json.loads(args.extra))
@@ -206,7 +221,7 @@ def main() -> None:
         rows.append(rep)
         print(f"  {name}: {json.dumps(rep)}", flush=True)
     base = next(r for r in rows if r["trainer"] == "tokenizers")
-    print(f"\n| trainer | train wall s | process wall s | peak RSS MB | time / tokenizers | RSS / tokenizers |")
+    print("\n| trainer | train wall s | process wall s | peak RSS MB | time / tokenizers | RSS / tokenizers |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         if r.get("timed_out"):
@@ -218,16 +233,21 @@ def main() -> None:
 
     # Compression on held-out English: both trained on ../shared/data/english with the same regex.
     held = held_out_english()
+    paras = held_out_paragraphs()
     eng = DATA / "english"
     comp = {}
     for name in ("toksmith", "tokenizers"):
         rep = run_child(name, eng, args.vocab, OUT / f"english_{name}", args.regex)
-        comp[name] = {"bytes_per_token": bytes_per_token(OUT / f"english_{name}" / "tokenizer.json", held),
+        tj = OUT / f"english_{name}" / "tokenizer.json"
+        comp[name] = {"bytes_per_token": bytes_per_token(tj, held),
+                      "bytes_per_token_paragraphs": bytes_per_token(tj, paras) if paras else None,
                       "train_seconds": rep["train_seconds"], "peak_rss_mb": rep["peak_rss_mb"]}
-    print("\n| trained on shared/data/english | bytes per token, held-out English | train wall s | peak RSS MB |")
-    print("|---|---|---|---|")
+    print("\n| trained on shared/data/english | bytes/token, held-out English (Genesis, UDHR) | bytes/token, "
+          "licence texts (paragraphs) | train wall s | peak RSS MB |")
+    print("|---|---|---|---|---|")
     for name, c in comp.items():
-        print(f"| {name} | {c['bytes_per_token']:.4f} | {c['train_seconds']:.1f} | {c['peak_rss_mb']:.0f} |")
+        par = f"{c['bytes_per_token_paragraphs']:.4f}" if c["bytes_per_token_paragraphs"] else "n/a"
+        print(f"| {name} | {c['bytes_per_token']:.4f} | {par} | {c['train_seconds']:.1f} | {c['peak_rss_mb']:.0f} |")
     results["english_compression"] = comp
 
     if args.superbpe:

@@ -202,7 +202,7 @@ def train_cmd(
                                                 "then continue.")] = None,
     save_sizes: Annotated[str | None, typer.Option("--save-sizes", help="Also write nested tokenizers of these "
                                                    "sizes, e.g. 4096,8192 (to OUT/<size>/).")] = None,
-    engine: Annotated[str, typer.Option(help="Where counting runs: local.")] = "local",
+    engine: Annotated[str, typer.Option(help="Where pre-token counting runs: local or ray.")] = "local",
     threads: Annotated[int | None, typer.Option(help="Counting threads (default: up to 4).")] = None,
     errors: Annotated[str, typer.Option(help="Invalid UTF-8 in the corpus: strict or replace.")] = "strict",
     quiet: QuietOpt = False,
@@ -213,16 +213,16 @@ def train_cmd(
 
     show = not quiet and console.is_terminal
     try:
-        if engine != "local":
-            raise TrainingError(f"engine '{engine}' is not available; use --engine local")
         sizes = [int(s) for s in save_sizes.split(",") if s.strip()] if save_sizes else []
         opts: dict = {"numbers": numbers, "max_token_chars": max_token_chars, "threads": threads}
         if model == "bpe":
-            opts.update(preset=preset, regex_pattern=regex, superbpe_transition=superbpe_transition,
+            opts.update(engine=engine, preset=preset, regex_pattern=regex, superbpe_transition=superbpe_transition,
                         max_words_per_token=max_words_per_token, forbidden_substrings=forbid or [],
                         min_frequency=min_frequency, extend=extend,
                         special_tokens=special if special is not None else DEFAULT_SPECIALS)
         else:
+            if engine != "local":
+                raise TrainingError("Unigram training (SentencePiece) runs with --engine local only")
             opts = {k: v for k, v in opts.items() if v is not None}
         with _TrainProgress(show) as prog:
             rep = train(corpus, out, vocab_size=vocab_size, model=model, save_sizes=sizes, errors=errors,
@@ -277,6 +277,122 @@ class _TrainProgress:
 
 
 # --- bridge: score, generate ------------------------------------------------------------------------
+
+
+@app.command("score")
+def score_cmd(
+    models: Annotated[list[str], typer.Argument(help="Models: smollm2, gemma3, a .gguf, a transformers dir; "
+                                                "a+b is an ensemble scored byte by byte.")],
+    corpus: Annotated[list[str], typer.Option("--corpus", help="Corpus files, directories or globs.")],
+    window: Annotated[int, typer.Option(help="Sliding window, tokens.")] = 1024,
+    stride: Annotated[int, typer.Option(help="Window step, tokens (each token scored once).")] = 512,
+    max_bytes: Annotated[int | None, typer.Option(help="Score only the first N bytes of each file.")] = None,
+    ensemble_bytes: Annotated[int, typer.Option(help="Bytes per file scored byte by byte for a+b.")] = 2000,
+    mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = "mixture",
+    weights: Annotated[str | None, typer.Option(help="Ensemble weights, e.g. 0.5,0.5.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda (default: cuda if available).")] = None,
+    dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = "float32",
+    out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Bits per byte of language models on a corpus: comparable across tokenizers."""
+    import json
+
+    from rich.table import Table
+
+    from toksmith.bridge.api import run_score
+    from toksmith.io import atomic_write_text
+
+    show = not quiet and console.is_terminal
+    try:
+        w = [float(x) for x in weights.split(",")] if weights else None
+        with _BridgeProgress(show) as prog:
+            rep = run_score(models, corpus, window=window, stride=stride, max_bytes=max_bytes,
+                            ensemble_max_bytes=ensemble_bytes, mode=mode, weights=w, device=device, dtype=dtype,
+                            progress=prog.update)
+    except ValueError as e:
+        raise _fail(ToksmithError(str(e))) from None
+    except ToksmithError as e:
+        raise _fail(e) from None
+    data = rep.to_dict()
+    if out is not None:
+        atomic_write_text(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if quiet:
+        return
+    if not console.is_terminal and out is None:
+        console.print_json(json.dumps(data))
+        return
+    table = Table(title=f"bits per byte (window {window}, stride {stride} tokens)")
+    for col in ("model", "file", "level", "bytes", "BPB", "tokens/byte", "bytes/s"):
+        table.add_column(col, justify="left" if col in ("model", "file", "level") else "right")
+    for r in rep.rows:
+        tpb = f"{r['tokens_per_byte']:.4f}" if r["tokens_per_byte"] else "-"
+        table.add_row(r["model"], Path(r["file"]).name, r["level"], f"{r['bytes']:,}", f"{r['bits_per_byte']:.4f}",
+                      tpb, f"{r['bytes_per_second']:,.0f}" if r["bytes_per_second"] else "-")
+    console.print(table)
+
+
+@app.command("generate")
+def generate_cmd(
+    model: Annotated[str, typer.Argument(help="A model or an ensemble a+b.")],
+    prompt: Annotated[str, typer.Option("--prompt", help="Text to continue; may end inside a word or token.")],
+    max_bytes: Annotated[int, typer.Option(help="Bytes to generate at most.")] = 64,
+    temperature: Annotated[float, typer.Option(help="0 = greedy; else sample at this temperature.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = "mixture",
+    device: Annotated[str | None, typer.Option(help="cpu, cuda (default: cuda if available).")] = None,
+    dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = "float32",
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the text.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate bytes after a prompt from the exact byte-level distribution (no tokenization bias)."""
+    import json
+
+    from toksmith.bridge.api import run_generate
+
+    show = not quiet and console.is_terminal and not json_out
+    try:
+        with _BridgeProgress(show) as prog:
+            res = run_generate(model, prompt, max_bytes=max_bytes, temperature=temperature, seed=seed, mode=mode,
+                               device=device, dtype=dtype,
+                               on_byte=lambda b: prog.update("generating", 1, max_bytes))
+    except ValueError as e:
+        raise _fail(ToksmithError(str(e))) from None
+    except ToksmithError as e:
+        raise _fail(e) from None
+    if json_out:
+        console.print_json(json.dumps(res.to_dict()))
+    else:
+        sys.stdout.write(prompt + res.output.decode("utf-8", "replace") + "\n")
+
+
+class _BridgeProgress:
+    """A rich progress bar keyed by label (model name); silent unless `show`."""
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self._bar = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _BridgeProgress:
+        if self.show:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err_console, transient=True)
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        if label not in self._tasks:
+            self._tasks[label] = self._bar.add_task(label, total=total or None)
+        self._bar.advance(self._tasks[label], done)
 
 
 def main() -> None:

@@ -188,3 +188,36 @@ def test_read_only_output_directory(tmp_path: Path) -> None:
             train(corpus, locked / "out", vocab_size=300)
     finally:
         os.chmod(locked, 0o700)
+
+
+class _Notes:
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.phases: list[str] = []
+
+    def phase(self, name: str, total: int | None) -> None:
+        self.phases.append(name)
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+def test_guard_warns_and_estimates(shared_data: Path) -> None:
+    from toksmith.train import Pretokenizer, count_pretokens
+
+    docs = _english(shared_data, 6000)
+    total = sum(len(d.encode()) for d in docs)
+    p = _Notes()
+    res = count_pretokens(docs, Pretokenizer.from_options(None, regex_pattern=r"[^\n]+\n?"), total_bytes=total,
+                          progress=p, sample_bytes=total // 4)
+    assert any("does not split on whitespace" in n for n in p.notes)
+    est = [n for n in p.notes if "estimated" in n]
+    assert est and res.distinct > 0
+    p = _Notes()
+    res = count_pretokens(docs, Pretokenizer.from_options("cl100k"), total_bytes=total, progress=p,
+                          sample_bytes=total // 4)
+    assert not any("whitespace" in n for n in p.notes)
+    assert any("estimated" in n for n in p.notes) and p.phases == ["counting"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,6 +113,20 @@ class ByteLM:
             st.advance(b)
         return st
 
+    def start_after_tokens(self, ids: Sequence[int], *, first_token_prefix: bytes = b"") -> ByteState:
+        """A state conditioned on fixed tokens `ids` (after BOS) instead of a byte prefix.
+
+        Baselines for prompts that end mid-token: the first generated token is free of the junction
+        rule (it is only required to be able to start a canonical sequence), and with
+        `first_token_prefix` it must start with those bytes (token healing: the prompt's last token
+        is backed off and the first new token must extend its text); the state is then advanced
+        through `first_token_prefix`. End-of-text is not modelled (its mass is 0).
+        """
+        st = ByteState(self, forced=tuple(ids), min_first=len(first_token_prefix))
+        for b in first_token_prefix:
+            st.advance(b)
+        return st
+
     def next_byte_logprobs(self, prefix: bytes) -> np.ndarray:
         """Shape (257,) normalised log-probabilities of the next byte (index 256: end of text)."""
         return self.start(prefix).distribution().logprobs
@@ -161,10 +176,16 @@ class ByteState:
     anchors: list[_Anchor] = field(default_factory=list)
     tree: TokenTree | None = None
     bytes_seen: int = 0
+    forced: tuple[int, ...] = ()
+    min_first: int = 0
 
     def __post_init__(self) -> None:
         self.tree = TokenTree(self.blm.lm)
-        self.anchors = [self.blm.new_anchor(0, 0, 0.0, self.tree.root_logp, None, b"", ())]
+        root, logp = 0, self.tree.root_logp
+        if self.forced:
+            logps = self.tree.extend([(k, t) for k, t in enumerate(self.forced)])
+            root, logp = len(self.tree) - 1, logps[-1]
+        self.anchors = [self.blm.new_anchor(root, 0, 0.0, logp, None, b"", ())]
 
     @property
     def forwards(self) -> int:
@@ -187,7 +208,7 @@ class ByteState:
             else:
                 if canonical_x is None:
                     canonical_x = _encode_complete(blm, x)
-                if a.tokens == canonical_x:
+                if a.tokens == canonical_x and not self.forced:
                     eot_terms.append(a.logmass + float(a.logp[blm.eos]))
             bounds = [bisect.bisect_left(blm.sorted_bytes, s + bytes([b]), lo, hi) for b in range(256)] + [hi]
             cb = a.cum[bounds]
@@ -215,7 +236,7 @@ class ByteState:
             keep.append(a)
             k = lo
             while k < hi and len(blm.sorted_bytes[k]) == len(s):
-                if a.cum[k + 1] - a.cum[k] > 0:
+                if a.cum[k + 1] - a.cum[k] > 0 and not (not a.tokens and len(s) < self.min_first):
                     children.append((a, int(blm.order[k])))
                 k += 1
         new: list[_Anchor] = []

@@ -32,6 +32,8 @@ __all__ = ["PROBES", "Canonicality", "pairwise_canonical", "utf8_prefix_ok"]
 
 #: continuations tried after a pair's text: nothing, and a control character that starts no merge.
 PROBES: tuple[str, ...] = ("", "\x00")
+#: most completions tried for a token that ends inside a character (spread over all of them).
+MAX_COMPLETIONS = 256
 
 
 def utf8_prefix_ok(data: bytes) -> bool:
@@ -79,6 +81,7 @@ class Canonicality:
             ord(c) for i in np.flatnonzero(self.is_text & ~self.is_byte)
             if len(c := v.tokens[i].decode("utf-8", "replace")) == 1 and v.tokens[i] == c.encode()
         )
+        self.has_pretokenizer = tok.pretokenize("a b") is not None
         self.texts: list[str | None] = [_text_or_none(b) for b in v.tokens]
         self._fb_cache: dict[bytes, bool] = {}
         self._start: np.ndarray | None = None
@@ -148,6 +151,9 @@ class Canonicality:
         out: dict[int, bool] = {}
         pending = items
         for z in PROBES:
+            if z:
+                # a continuation only matters where a pre-tokenizer's lookahead can split a whitespace run
+                pending = [(t, b) for t, b in pending if self.has_pretokenizer and b[-1:].isspace()]
             if not pending:
                 break
             encs = self.tok.encode_batch([b + z for _, b in pending])
@@ -161,6 +167,15 @@ class Canonicality:
         for t, _ in pending:
             out[t] = False
         return out
+
+    def _check_completed(self, head: list[int], t: int, s: bytes, pending: bytes) -> bool:
+        """t ends inside a character: is head + [t] a prefix of the encoding of some completion?"""
+        want = head + [t]
+        for rest in _completions(pending, MAX_COMPLETIONS):
+            text = (s + rest).decode("utf-8")
+            if self.tok.encode(text)[: len(want)] == want:
+                return True
+        return False
 
     def _check(self, a: int | None, pre: bytes, ids: np.ndarray) -> np.ndarray:
         v = self.vocab
@@ -187,10 +202,14 @@ class Canonicality:
             if self.fallback and (self.is_byte[t] or (a is not None and self.is_byte[a]) or ctx):
                 res[k] = self._fallback_pair(ctx, a, t)
                 continue
-            if not pre and _pending_char(s) == b"":
+            pending = _pending_char(s)
+            if not pre and pending == b"":
                 strings.append((t, s.decode("utf-8")))
                 where[t] = k
+            elif not pre:
+                res[k] = self._check_completed([] if a is None else [a], t, s, pending)
             elif self.byte_level:
+                # a starts inside a character: decided by the BPE model alone on the bytes
                 got = self.tok.encode_token_bytes(ab + v.tokens[t])
                 res[k] = got == ([a, t] if a is not None else [t])
         if strings:
@@ -242,6 +261,31 @@ class Canonicality:
             except UnicodeDecodeError:
                 return False
         return pairwise_canonical(self, ids)
+
+
+_COMPLETIONS: dict[tuple[bytes, int], list[bytes]] = {}
+
+
+def _completions(pending: bytes, cap: int) -> list[bytes]:
+    """Byte strings that finish the character `pending` starts; at most `cap`, evenly spread."""
+    key = (pending, cap)
+    got = _COMPLETIONS.get(key)
+    if got is not None:
+        return got
+    need = _utf8_len(pending[0]) - len(pending)
+    out = []
+    for n in range(64**need):
+        rest = bytes(0x80 | ((n >> (6 * (need - 1 - i))) & 0x3F) for i in range(need))
+        try:
+            (pending + rest).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        out.append(rest)
+    if len(out) > cap:
+        step = len(out) / cap
+        out = [out[int(i * step)] for i in range(cap)]
+    _COMPLETIONS[key] = out
+    return out
 
 
 def _text_or_none(b: bytes) -> str | None:

@@ -23,10 +23,10 @@ _DTYPES = ("float32", "bfloat16", "float16")
 
 def require_torch(feature: str) -> Any:
     """Import torch, or raise `MissingDependencyError` naming `feature` and the `lm` extra."""
-    if importlib.util.find_spec("torch") is None:
-        raise MissingDependencyError("torch", feature, "lm")
-    import torch
-
+    try:
+        import torch
+    except ImportError as e:
+        raise MissingDependencyError("torch", feature, "lm") from e
     return torch
 
 

@@ -109,11 +109,13 @@ def count_pretokens(
     threads: int | None = None,
     total_bytes: int | None = None,
     progress: TrainProgress | None = None,
+    sample_bytes: int = _SAMPLE_BYTES,
+    engine: str = "local",
 ) -> _CountResult:
     """Count distinct pre-tokens (or, with `stage1`, SuperBPE chunks as sequences of stage-1 pre-tokens).
 
-    Before counting it warns when `pretok` does not split on whitespace; after the first 8 MB it
-    estimates the number of distinct units for the whole corpus (Heaps' law over two samples).
+    Before counting it warns when `pretok` does not split on whitespace; after the first `sample_bytes`
+    (8 MB) it estimates the number of distinct units for the whole corpus (Heaps' law over two samples).
     """
     progress = progress or _Silent()
     what = "chunks" if stage1 else "pre-tokens"
@@ -125,8 +127,13 @@ def count_pretokens(
     progress.phase("counting", total_bytes)
     start = time.perf_counter()
     fast = pretok.preset is not None and (stage1 is None or stage1.preset is not None)
-    res = _count_fast(corpus, pretok, stage1, threads, total_bytes, progress) if fast else _count_python(
-        corpus, pretok, stage1, total_bytes, progress)
+    if engine != "local":
+        if stage1 is not None:
+            raise TrainingError("SuperBPE stage-2 counting runs with --engine local only")
+        res = _count_distributed(corpus, pretok, engine, progress)
+    else:
+        res = _count_fast(corpus, pretok, stage1, threads, total_bytes, progress, sample_bytes) if fast else (
+            _count_python(corpus, pretok, stage1, total_bytes, progress, sample_bytes))
     res.seconds = time.perf_counter() - start
     if res.distinct == 0:
         raise CorpusError("the corpus holds no text to train on")
@@ -142,7 +149,7 @@ def _estimate_note(progress: TrainProgress, what: str, samples: list[tuple[int, 
 
 
 def _count_fast(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokenizer | None, threads: int | None,
-                total_bytes: int | None, progress: TrainProgress) -> _CountResult:
+                total_bytes: int | None, progress: TrainProgress, sample_bytes: int) -> _CountResult:
     bpe = _native()
     n_threads = max(1, threads if threads else min(4, os.cpu_count() or 1))
     inner = stage1.preset if stage1 else ""
@@ -162,16 +169,16 @@ def _count_fast(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokenize
     for text in docs:
         batch.append(text)
         chars += len(text)
-        if chars >= _BATCH_CHARS:
+        if chars >= min(_BATCH_CHARS, sample_bytes // 8 + 1):
             counters[0].add_texts(batch)
             size = sum(len(t.encode("utf-8")) for t in batch)
             seen += size
             progress.advance(size)
             samples.append((seen, counters[0].distinct))
             batch, chars = [], 0
-            if seen >= _SAMPLE_BYTES:
+            if seen >= sample_bytes:
                 break
-    if seen >= _SAMPLE_BYTES and samples:
+    if seen >= sample_bytes and len(samples) >= 2:
         _estimate_note(progress, what, [samples[len(samples) // 2 - 1], samples[-1]], total_bytes)
 
     q: queue.Queue[list[str] | None] = queue.Queue(maxsize=2 * n_threads)
@@ -224,8 +231,48 @@ def _count_fast(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokenize
     return _CountResult(counter=total, distinct=total.distinct, bytes_seen=seen)
 
 
+def count_shard(shard: tuple[str | None, str, str | None, list[str]]) -> tuple[list[bytes], list[int]]:
+    """Pre-token counts of one shard of texts, sorted by bytes: the map step of distributed counting.
+
+    `shard` is (preset, numbers, custom regex, texts); it is plain data so that Ray can ship it.
+    """
+    preset, numbers, regex_pattern, texts = shard
+    if preset is not None:
+        c = _native().Counter(preset, numbers, "")
+        c.add_texts(texts)
+        items = c.items()
+        return [k for k, _ in items], [v for _, v in items]
+    pretok = Pretokenizer.from_options(None, regex_pattern=regex_pattern, numbers=numbers or None)
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(pretok.split(text))
+    keys = sorted(k.encode("utf-8") for k in counts)
+    return keys, [counts[k.decode("utf-8")] for k in keys]
+
+
+def _count_distributed(corpus: Iterable[Any], pretok: Pretokenizer, engine: str,
+                       progress: TrainProgress) -> _CountResult:
+    """Map-reduce counting over shards of documents (`toksmith.engine`), reduced in shard order."""
+    from toksmith.engine import batched, map_reduce
+
+    shards = ((pretok.preset, pretok.numbers or "", pretok.pattern if pretok.preset is None else None, b)
+              for b in batched(_texts(corpus), 4096))
+    seen = [0]
+
+    def add(acc: Any, part: tuple[list[bytes], list[int]]) -> Any:
+        keys, counts = part
+        acc.add_counts(keys, counts)
+        n = sum(len(k) * c for k, c in zip(keys, counts, strict=True))
+        seen[0] += n
+        progress.advance(n)
+        return acc
+
+    total = map_reduce(count_shard, shards, add, _native().Counter("gpt2", "", ""), engine=engine)
+    return _CountResult(counter=total, distinct=total.distinct, bytes_seen=seen[0])
+
+
 def _count_python(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokenizer | None,
-                  total_bytes: int | None, progress: TrainProgress) -> _CountResult:
+                  total_bytes: int | None, progress: TrainProgress, sample_bytes: int) -> _CountResult:
     seen = 0
     samples: list[tuple[int, int]] = []
     what = "chunks" if stage1 else "pre-tokens"
@@ -235,7 +282,7 @@ def _count_python(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokeni
             counts.update(pretok.split(text))
             seen += len(text)
             progress.advance(len(text))
-            if len(samples) < 2 and seen >= _SAMPLE_BYTES * (len(samples) + 1) // 2:
+            if len(samples) < 2 and seen >= sample_bytes * (len(samples) + 1) // 2:
                 samples.append((seen, len(counts)))
                 if len(samples) == 2:
                     _estimate_note(progress, what, samples, total_bytes)
@@ -248,7 +295,7 @@ def _count_python(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokeni
             chunks[tuple(piece_ids.setdefault(p, len(piece_ids)) for p in stage1.split(chunk))] += 1
         seen += len(text)
         progress.advance(len(text))
-        if len(samples) < 2 and seen >= _SAMPLE_BYTES * (len(samples) + 1) // 2:
+        if len(samples) < 2 and seen >= sample_bytes * (len(samples) + 1) // 2:
             samples.append((seen, len(chunks)))
             if len(samples) == 2:
                 _estimate_note(progress, what, samples, total_bytes)
@@ -359,6 +406,7 @@ def train_bpe(
     threads: int | None = None,
     total_bytes: int | None = None,
     progress: TrainProgress | None = None,
+    engine: str = "local",
 ) -> TrainedBPE:
     """Train a byte-level BPE tokenizer on a stream of documents (str or `Document`).
 
@@ -380,6 +428,8 @@ def train_bpe(
             are kept and new tokens get ids after its largest.
         threads: counting threads (default: up to 4 CPUs).
         total_bytes: corpus size, for progress and the distinct pre-token estimate.
+        engine: where pre-token counting runs: "local" (threads) or "ray" (map-reduce over shards of
+            4,096 documents on a Ray cluster; stage 2 of SuperBPE counts locally).
 
     Returns:
         the trained tokenizer; `.save(dir)` writes the Hugging Face files.
@@ -412,7 +462,8 @@ def train_bpe(
     stats: dict[str, Any] = {"pretokenizer": pretok.name}
     t0 = time.perf_counter()
 
-    res = count_pretokens(corpus, pretok, threads=threads, total_bytes=total_bytes, progress=progress)
+    res = count_pretokens(corpus, pretok, threads=threads, total_bytes=total_bytes, progress=progress,
+                          engine=engine)
     stats.update(distinct_pretokens=res.distinct, corpus_bytes=res.bytes_seen, count_seconds=res.seconds)
     eng = _engine(res, **filters)
     stats["engine_words"] = eng.n_words

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from toksmith.errors import TrainingError, TokenizerLoadError
+from toksmith.errors import TokenizerLoadError, TrainingError
 from toksmith.io import atomic_write_text
 from toksmith.vocab import byte_level_decode, byte_level_encode
 

@@ -1,0 +1,82 @@
+"""Ensembles of byte-level models with different tokenizers: mixture and (normalised) product."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from toksmith.bridge.bytelm import ByteDistribution, ByteLM, ByteState
+
+__all__ = ["ByteEnsemble", "EnsembleState"]
+
+
+def _lse(a: np.ndarray, axis: int = 0) -> np.ndarray:
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.squeeze(m, axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+
+
+@dataclass
+class ByteEnsemble:
+    """Several `ByteLM`s combined byte by byte.
+
+    mode "mixture": P(b) = sum_i w_i P_i(b); mode "product": P(b) proportional to prod_i P_i(b)^w_i,
+    renormalised over the 257 outcomes. Weights default to uniform (they are normalised to sum 1).
+    """
+
+    members: Sequence[ByteLM]
+    weights: Sequence[float] | None = None
+    mode: str = "mixture"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("mixture", "product"):
+            raise ValueError(f"ensemble mode must be 'mixture' or 'product', not '{self.mode}'")
+        w = np.asarray(self.weights if self.weights is not None else [1.0] * len(self.members), dtype=np.float64)
+        if len(w) != len(self.members) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError("ensemble weights must be non-negative, one per model, not all zero")
+        self.w = w / w.sum()
+
+    @property
+    def name(self) -> str:
+        return f"{self.mode}(" + "+".join(m.name for m in self.members) + ")"
+
+    def start(self, prompt: bytes = b"") -> EnsembleState:
+        return EnsembleState(self, [m.start(prompt) for m in self.members])
+
+    def combine(self, dists: Sequence[ByteDistribution]) -> np.ndarray:
+        """Shape (257,) normalised log-probabilities from the members' distributions."""
+        lp = np.stack([d.logprobs for d in dists])
+        with np.errstate(divide="ignore"):
+            logw = np.log(self.w)[:, None]
+        if self.mode == "mixture":
+            return _lse(lp + logw, axis=0)
+        safe = np.where(np.isfinite(lp), lp, -1e300)
+        s = (safe * self.w[:, None]).sum(axis=0)
+        s = np.where(s < -1e299, -np.inf, s)
+        return s - _lse(s, axis=0)
+
+
+@dataclass
+class EnsembleState:
+    ens: ByteEnsemble
+    states: list[ByteState]
+
+    def distribution(self) -> ByteDistribution:
+        dists = [s.distribution() for s in self.states]
+        lp = self.ens.combine(dists)
+        return ByteDistribution(logprobs=lp, log_unnormalised=lp, log_mass=math.nan,
+                                normaliser=float(np.mean([d.normaliser for d in dists])))
+
+    def advance(self, byte: int) -> None:
+        for s in self.states:
+            s.advance(byte)
+
+    @property
+    def forwards(self) -> int:
+        return sum(s.forwards for s in self.states)
+
+

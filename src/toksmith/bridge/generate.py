@@ -1,0 +1,113 @@
+"""Byte-level use of a ByteLM (or ensemble): scoring texts in bits per byte and generating bytes."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from toksmith.bridge.bytelm import EOT, ByteDistribution
+
+__all__ = ["ByteModel", "ByteScore", "generate_bytes", "score_bytes"]
+
+
+class _State(Protocol):
+    def distribution(self) -> ByteDistribution: ...
+    def advance(self, byte: int) -> None: ...
+    @property
+    def forwards(self) -> int: ...
+
+
+class ByteModel(Protocol):
+    """Anything with `name` and `start(prompt) -> state` (a `ByteLM` or a `ByteEnsemble`)."""
+
+    name: str
+
+    def start(self, prompt: bytes = b"") -> _State: ...
+
+
+@dataclass
+class ByteScore:
+    """Per-byte log-probabilities of a text under a byte model."""
+
+    model: str
+    bytes: int
+    logprobs: list[float]
+    log_unnormalised: list[float]
+    end_logprob: float | None
+    normalisers: list[float] = field(default_factory=list)
+    forwards: int = 0
+    seconds: float = 0.0
+
+    @property
+    def bits_per_byte(self) -> float:
+        """-sum log2 P(x_i | x_<i) / n over the text's bytes (end-of-text not included)."""
+        return -sum(self.logprobs) / math.log(2) / self.bytes if self.bytes else float("nan")
+
+    @property
+    def forwards_per_byte(self) -> float:
+        return self.forwards / self.bytes if self.bytes else float("nan")
+
+    @property
+    def bytes_per_second(self) -> float:
+        return self.bytes / self.seconds if self.seconds else float("nan")
+
+
+def score_bytes(model: ByteModel, text: bytes, *, prompt: bytes = b"", with_end: bool = False,
+                progress: Callable[[int], None] | None = None) -> ByteScore:
+    """Log-probability of every byte of `text` after `prompt` (and of end-of-text if `with_end`)."""
+    t0 = time.perf_counter()
+    st = model.start(prompt)
+    f0 = st.forwards
+    lps, uns, norms = [], [], []
+    for b in text:
+        d = st.distribution()
+        lps.append(float(d.logprobs[b]))
+        uns.append(float(d.log_unnormalised[b]))
+        norms.append(d.normaliser)
+        st.advance(b)
+        if progress:
+            progress(1)
+    end = None
+    if with_end:
+        d = st.distribution()
+        end = float(d.logprobs[EOT])
+        uns.append(float(d.log_unnormalised[EOT]))
+        norms.append(d.normaliser)
+    return ByteScore(model=model.name, bytes=len(text), logprobs=lps, log_unnormalised=uns, end_logprob=end,
+                     normalisers=norms, forwards=st.forwards - f0, seconds=time.perf_counter() - t0)
+
+
+def generate_bytes(model: ByteModel, prompt: bytes, *, max_bytes: int = 64, temperature: float = 0.0,
+                   seed: int = 0, stop_at_end: bool = True,
+                   on_byte: Callable[[int], None] | None = None) -> bytes:
+    """Generate bytes after `prompt`: greedy when temperature is 0, else sampled at that temperature.
+
+    The prompt may end anywhere (inside a word, a token or a UTF-8 character): the byte-level
+    conditional covers every tokenization that continues it. Stops at end-of-text or `max_bytes`.
+    """
+    rng = np.random.default_rng(seed)
+    st = model.start(prompt)
+    out = bytearray()
+    for _ in range(max_bytes):
+        lp = st.distribution().logprobs
+        if temperature <= 0:
+            b = int(np.argmax(lp))
+        else:
+            z = lp / temperature
+            z = z - z.max()
+            p = np.exp(z)
+            b = int(rng.choice(257, p=p / p.sum()))
+        if b == EOT:
+            if stop_at_end:
+                break
+            b = int(np.argmax(lp[:256]))
+        out.append(b)
+        if on_byte:
+            on_byte(b)
+        st.advance(b)
+    return bytes(out)

@@ -1,0 +1,151 @@
+"""Bits per byte: the one quality number comparable across models with different tokenizers.
+
+Each file is encoded whole with the model's canonical encoder and scored with a sliding window: a
+window of `window` tokens moves by `stride`; every token is scored once, with at least
+`window - stride` tokens of context (all of them in the first window). BPB = total negative log2
+likelihood of the text's tokens / UTF-8 bytes of the text. The text is conditioned on the model's
+document start (see `LM.bos_id`); end-of-text is not scored.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from toksmith.errors import CorpusError
+from toksmith.lm.loading import LM, require_torch
+
+__all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_text"]
+
+
+@dataclass
+class FileScore:
+    """BPB of one file under one model."""
+
+    source: str
+    bytes: int
+    tokens: int
+    nll_bits: float
+    seconds: float
+
+    @property
+    def bits_per_byte(self) -> float:
+        return self.nll_bits / self.bytes if self.bytes else float("nan")
+
+    @property
+    def tokens_per_byte(self) -> float:
+        return self.tokens / self.bytes if self.bytes else float("nan")
+
+
+@dataclass
+class ModelScore:
+    """All files under one model, plus the totals (ratio of sums)."""
+
+    model: str
+    window: int
+    stride: int
+    device: str
+    dtype: str
+    conditioning: list[str]
+    files: list[FileScore] = field(default_factory=list)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    @property
+    def tokens(self) -> int:
+        return sum(f.tokens for f in self.files)
+
+    @property
+    def bits_per_byte(self) -> float:
+        return sum(f.nll_bits for f in self.files) / self.bytes if self.bytes else float("nan")
+
+    @property
+    def seconds(self) -> float:
+        return sum(f.seconds for f in self.files)
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model, "window_tokens": self.window, "stride_tokens": self.stride,
+            "device": self.device, "dtype": self.dtype, "conditioning": self.conditioning,
+            "bits_per_byte": self.bits_per_byte, "tokens_per_byte": self.tokens / self.bytes if self.bytes else None,
+            "bytes": self.bytes, "tokens": self.tokens, "seconds": self.seconds,
+            "bytes_per_second": self.bytes / self.seconds if self.seconds else None,
+            "files": [dict(asdict(f), bits_per_byte=f.bits_per_byte, tokens_per_byte=f.tokens_per_byte)
+                      for f in self.files],
+        }
+
+
+def score_text(lm: LM, text: str, *, window: int = 1024, stride: int = 512,
+               progress: Callable[[int], None] | None = None) -> tuple[float, int]:
+    """(negative log2-likelihood in bits, token count) of `text` under `lm`, sliding window.
+
+    `progress` is called with the number of tokens scored by each window.
+    """
+    torch = require_torch("scoring in bits per byte")
+    if not 0 < stride <= window - 1:
+        raise ValueError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
+    ids = lm.tokenizer.encode(text)
+    seq = [lm.bos_id] + ids
+    n = len(seq)
+    total = 0.0
+    start = 0  # index in seq of the first token to score in this window (targets seq[1:])
+    scored_upto = 1
+    while scored_upto < n:
+        lo = max(0, scored_upto - (window - stride)) if start else 0
+        hi = min(n, lo + window)
+        chunk = torch.tensor([seq[lo:hi]], device=lm.device)
+        with torch.inference_mode():
+            logits = lm.model(input_ids=chunk).logits[0].double()
+        logp = torch.log_softmax(logits, dim=-1)
+        first = scored_upto - lo
+        tgt = chunk[0, first:]
+        got = logp[first - 1: hi - lo - 1].gather(1, tgt[:, None])[:, 0]
+        total -= float(got.sum()) / math.log(2)
+        if progress:
+            progress(hi - scored_upto)
+        scored_upto = hi
+        start = 1
+    return total, len(ids)
+
+
+def score_bits_per_byte(
+    lms: Sequence[LM], paths: Sequence[str | Path], *, window: int = 1024, stride: int = 512,
+    max_bytes: int | None = None, progress: Callable[[str, int, int], None] | None = None,
+) -> list[ModelScore]:
+    """Bits per byte of every file under every model (files are read whole through `read_corpus`).
+
+    Args:
+        max_bytes: score only the first `max_bytes` bytes of each file (cut at a character boundary).
+        progress: called as progress(model name, tokens just scored, total tokens of the file).
+    """
+    from toksmith.corpus import read_corpus
+
+    files: dict[str, list[str]] = {}
+    for doc in read_corpus(list(paths)):
+        files.setdefault(doc.source, []).append(doc.text)
+    if not files:
+        raise CorpusError(f"{', '.join(map(str, paths))}: no text to score")
+    texts = {}
+    for src, parts in files.items():
+        t = "".join(parts)
+        if max_bytes is not None:
+            t = t.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+        texts[src] = t
+    out = []
+    for lm in lms:
+        ms = ModelScore(model=lm.name, window=window, stride=stride, device=lm.device, dtype=lm.dtype,
+                        conditioning=list(lm.notes))
+        for src, text in texts.items():
+            t0 = time.perf_counter()
+            n_tok = len(lm.tokenizer.encode(text)) if progress else 0
+            cb = (lambda k, _n=lm.name, _t=n_tok: progress(_n, k, _t)) if progress else None
+            bits, ntok = score_text(lm, text, window=window, stride=stride, progress=cb)
+            ms.files.append(FileScore(source=src, bytes=len(text.encode("utf-8")), tokens=ntok, nll_bits=bits,
+                                      seconds=time.perf_counter() - t0))
+        out.append(ms)
+    return out
