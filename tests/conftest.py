@@ -46,3 +46,12 @@ def cl100k():
     from toksmith import load_tokenizer
 
     return load_tokenizer("cl100k")
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A local Ray instance (2 CPUs) shared by every test of `--engine ray`."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield ray
+    ray.shutdown()

@@ -34,3 +34,9 @@ def test_bad_tokenizer_is_a_one_line_error():
     assert res.exit_code == 2
     assert "error:" in res.output and "not a short name" in res.output
     assert "Traceback" not in res.output
+
+
+def test_overlap_json_into_missing_directory_fails_cleanly(tmp_path):
+    res = runner.invoke(app, ["vocab", "overlap", "smollm2", "cl100k", "--json", str(tmp_path / "no" / "x.json")])
+    assert res.exit_code == 2 and "cannot write here" in res.output
+    assert not (tmp_path / "no").exists()

@@ -71,7 +71,10 @@ def vocab_overlap(
     if json_out is not None:
         import json
 
-        atomic_write_text(json_out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+        try:
+            atomic_write_text(json_out, json.dumps(d, indent=2, ensure_ascii=False) + "\n")
+        except ToksmithError as e:
+            raise _fail(e) from None
 
 
 # --- measure: eval ----------------------------------------------------------------------------------

@@ -12,14 +12,16 @@ import os
 import tempfile
 from pathlib import Path
 
+from toksmith.errors import ToksmithError
+
 __all__ = ["atomic_write_bytes", "atomic_write_text"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write `data` to `path` atomically; returns the path.
 
-    The parent directory must exist. On any error the temporary file is removed and an existing file at
-    `path` is left untouched.
+    The parent directory must exist (else ToksmithError naming the path). On any error the temporary
+    file is removed and an existing file at `path` is left untouched.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
@@ -28,7 +30,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise ToksmithError(f"{target}: cannot write here ({e.strerror or e})") from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

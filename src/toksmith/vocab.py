@@ -196,6 +196,12 @@ class Vocab:
         return frozenset(self.tokens[i] for i in self.text_ids)
 
     @cached_property
+    def decode_table(self) -> tuple[bytes, ...]:
+        """Bytes each id contributes to decoded text: special and unused tokens contribute nothing."""
+        silent = (self.kinds == TokenKind.SPECIAL) | (self.kinds == TokenKind.UNUSED)
+        return tuple(b"" if s else t for t, s in zip(self.tokens, silent.tolist(), strict=True))
+
+    @cached_property
     def partial_utf8(self) -> np.ndarray:
         """Shape (V,) bool: text tokens whose bytes are not valid UTF-8 on their own."""
         out = np.zeros(len(self.tokens), dtype=bool)

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from toksmith.errors import ToksmithError
 from toksmith.io import atomic_write_bytes, atomic_write_text
 
 
@@ -38,5 +39,6 @@ def test_failed_write_keeps_the_old_file(tmp_path) -> None:
 
 
 def test_missing_directory_raises(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ToksmithError, match="nope/x.txt: cannot write here"):
         atomic_write_text(tmp_path / "nope" / "x.txt", "x")
+    assert not (tmp_path / "nope").exists()

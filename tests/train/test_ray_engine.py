@@ -7,14 +7,6 @@ import pytest
 from toksmith.train import train_bpe
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 @pytest.mark.parametrize("options", [{"preset": "cl100k", "numbers": "r2l3"},
                                      {"regex_pattern": r" ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+"}])
 def test_ray_counting_equals_local(shared_data, local_ray, options):

@@ -51,7 +51,8 @@ def test_cli_train_writes_loadable_tokenizer(shared_data: Path, tmp_path: Path) 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--vocab-size", "100"], "below"),
-    (["--vocab-size", "1000", "--engine", "ray"], "not available"),
+    (["--vocab-size", "1000", "--engine", "spark"], "unknown engine 'spark'"),
+    (["--vocab-size", "1000", "--model", "unigram", "--engine", "ray"], "runs with --engine local only"),
     (["--vocab-size", "1000", "--preset", "nope"], "unknown preset"),
 ])
 def test_cli_bad_input(tmp_path: Path, args: list[str], message: str) -> None:

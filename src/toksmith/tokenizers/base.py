@@ -44,9 +44,7 @@ class Tokenizer(ABC):
         Decoding concatenates token bytes first and only then interprets them as UTF-8, so a
         character split across tokens is never turned into U+FFFD.
         """
-        v = self.vocab
-        kinds = v.kinds
-        out = b"".join(v.tokens[i] for i in ids if kinds[i] != TokenKind.SPECIAL and kinds[i] != TokenKind.UNUSED)
+        out = b"".join(map(self.vocab.decode_table.__getitem__, ids))
         if self.adds_space_prefix and out.startswith(b" "):
             out = out[1:]
         return out

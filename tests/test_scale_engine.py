@@ -29,9 +29,7 @@ def test_unknown_engine():
         map_reduce(len, [[1]], lambda a, r: a + r, 0, engine="spark")
 
 
-def test_local_and_ray_agree(shared_data):
-    pytest.importorskip("ray")
-    import ray
+def test_local_and_ray_agree(shared_data, local_ray):
     import ray.cloudpickle
 
     # Ray workers cannot import this test module; ship its functions by value.
@@ -40,11 +38,7 @@ def test_local_and_ray_agree(shared_data):
     shards = list(batched(lines, 500))
     local = map_reduce(count_words, shards, _add, Counter())
     order: list[int] = []
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        on_ray = map_reduce(count_words, shards, _add, Counter(), engine="ray", max_in_flight=2,
-                            on_result=lambda c: order.append(sum(c.values())))
-    finally:
-        ray.shutdown()
+    on_ray = map_reduce(count_words, shards, _add, Counter(), engine="ray", max_in_flight=2,
+                        on_result=lambda c: order.append(sum(c.values())))
     assert on_ray == local and local["the"] > 1000
     assert order == [sum(count_words(s).values()) for s in shards]
