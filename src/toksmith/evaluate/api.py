@@ -1,9 +1,12 @@
 """`evaluate()`: every metric for several tokenizers over one shared encoding pass, with paired intervals.
 
-Each corpus is encoded ONCE per tokenizer (`encode_batch`, timed for the throughput metric); all
-metrics read that shared pass (`toksmith.evaluate.encoded`). Intervals come from one vectorised
-bootstrap over documents (1000 resamples, fixed seed) shared by all tokenizers, so the difference of
-two tokenizers' replicates is a paired bootstrap.
+Each corpus is streamed ONCE: read and encoded in batches by every tokenizer (`encode_batch`, timed
+for the throughput metric), each batch reduced at once to per-document statistics and tallies
+(`toksmith.evaluate.stream`), so memory grows with the number of documents and |V|, not with the
+corpus bytes. All metrics read those statistics. Strings the metrics probe apart from the corpus
+(morphology words, numbers) are encoded in one call per tokenizer, in a background thread while the
+corpus is encoded. Intervals come from one vectorised bootstrap over documents (1000 resamples, fixed
+seed) shared by all tokenizers, so the difference of two tokenizers' replicates is a paired bootstrap.
 
 Results JSON (`EvalResults.to_dict()`), schema "toksmith.eval/1":
 
@@ -37,7 +40,9 @@ Results JSON (`EvalResults.to_dict()`), schema "toksmith.eval/1":
   "samples": [{"lang": str | null, "text": str, "tokens": {tokenizer: {
       "offsets": [[start, end], ...],            # UTF-8 byte offsets into text
       "pieces": [str, ...]}}}],                  # each token's bytes, decoded with backslashreplace
-  "warnings": [str], "timing": {"encode_s", "metrics_s", "bootstrap_s", "total_s"}
+  "warnings": [str], "timing": {"encode_s",     # the streamed pass(es): reading, encoding, reduction
+                                "metrics_s",    # probes and metrics after the pass
+                                "bootstrap_s", "total_s"}
 }
 ```
 """
@@ -48,6 +53,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,17 +66,27 @@ from toksmith.evaluate.bootstrap import (
     MIN_UNITS,
     RESAMPLES,
     SEED,
+    WeightPool,
     bootstrap_ratios,
-    percentile_ci,
+    percentile_cis,
 )
-from toksmith.evaluate.encoded import TextCorpus, encode_corpus
-from toksmith.evaluate.registry import EvalContext, Metric, MetricResult, _clean, select_metrics
+from toksmith.evaluate.encoded import CHUNK_DOCS, Encoded
+from toksmith.evaluate.registry import (
+    PROBES,
+    PROBES_OF,
+    EvalContext,
+    Metric,
+    MetricResult,
+    _clean,
+    run_probes,
+    select_metrics,
+)
+from toksmith.evaluate.stream import CorpusStats, stream_corpus
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = ["EvalResults", "default_data_dir", "evaluate", "run_eval", "write_results"]
 
 SCHEMA = "toksmith.eval/1"
-SAMPLE_CHARS = 400
 
 CONTRACT_SPECIAL = (
     "encode() without BOS/EOS; special-token strings in the text are encoded as ordinary text; "
@@ -201,11 +217,6 @@ def _fmt(x: float | int) -> str:
     return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
 
 
-def _as_docs(docs: Iterable[Document], lang: str | None = None) -> Iterable[Document]:
-    for d in docs:
-        yield Document(d.text, d.source, lang or d.lang, d.offset) if lang else d
-
-
 def _fingerprint(obj: Any) -> dict | None:
     fp = getattr(obj, "fingerprint", None)
     if callable(fp):
@@ -216,7 +227,7 @@ def _fingerprint(obj: Any) -> dict | None:
     return fp if isinstance(fp, dict) else None
 
 
-def _describe(c: TextCorpus | None, fp: dict | None) -> dict | None:
+def _describe(c: CorpusStats | None, fp: dict | None) -> dict | None:
     if c is None:
         return None
     return {
@@ -228,36 +239,27 @@ def _describe(c: TextCorpus | None, fp: dict | None) -> dict | None:
     }
 
 
-def _sample_texts(
-    text: TextCorpus | None, par: TextCorpus | None, pivot: str
-) -> list[tuple[str | None, str]]:
+def _sample_texts(text: CorpusStats | None, par: CorpusStats | None, pivot: str) -> list[tuple[str | None, str]]:
     """Short texts for the side-by-side viewer: the pivot and diverse scripts, or the first documents."""
     out: list[tuple[str | None, str]] = []
     if par is not None and par.n_docs:
         wanted = [pivot, "jpn", "cmn", "hin", "ara", "rus", "tha", "kor", "deu"]
         langs = [x for x in wanted if x in par.lang_names][:4] or par.lang_names[:4]
-        for lang in langs:
-            idx = par.docs_of_lang(lang)
-            best = max(idx[: min(len(idx), 12)].tolist(), key=lambda i: len(par.texts[i]))
-            out.append((lang, par.texts[best].strip()[:SAMPLE_CHARS]))
+        out = [(lang, par.heads[lang][1]) for lang in langs]
     elif text is not None:
-        for t in text.texts[:50]:
-            if len(t.strip()) > 40:
-                out.append((None, t.strip()[:SAMPLE_CHARS]))
-            if len(out) == 3:
-                break
+        out = [(None, t) for t in text.first_texts]
     return [(lang, t) for lang, t in out if t]
 
 
-def _token_view(tok: Tokenizer, texts: list[str]) -> list[dict[str, list]]:
-    corpus = TextCorpus.from_texts(texts)
-    enc = encode_corpus(tok, corpus, chunk_docs=1 << 20)
+def _token_view(enc: Encoded) -> list[dict[str, list]]:
+    """Byte offsets and pieces of every token of the (few) texts of `enc`."""
+    corpus = enc.corpus
     ts, te = enc.spans
     out = []
     for d in range(corpus.n_docs):
         lo, hi = int(enc.doc_tok[d]), int(enc.doc_tok[d + 1])
         base = int(corpus.doc_start[d])
-        data = texts[d].encode("utf-8")
+        data = corpus.texts[d].encode("utf-8")
         offsets = [
             [int(s) - base, int(e) - base]
             for s, e in zip(ts[lo:hi].tolist(), te[lo:hi].tolist(), strict=True)
@@ -265,6 +267,28 @@ def _token_view(tok: Tokenizer, texts: list[str]) -> list[dict[str, list]]:
         pieces = [data[s:e].decode("utf-8", "backslashreplace") for s, e in offsets]
         out.append({"offsets": offsets, "pieces": pieces})
     return out
+
+
+def _ahead(
+    tok: Tokenizer,
+    keys: list[str],
+    prepare: list[Callable[[Tokenizer], None]],
+    pivot: str,
+    data_dir: Path | None,
+    weights: WeightPool,
+) -> dict[str, Any]:
+    """Corpus-independent work for one tokenizer, run while the corpus is encoded: its probes (one
+    encode_batch call), vocabulary-only preparation, the resample weights of the probes' groups."""
+    ctx = EvalContext(tok, None, None, pivot, data_dir)
+    run_probes(ctx, keys)
+    for fn in prepare:
+        fn(tok)
+    for k in keys:
+        groups = PROBES[k].groups
+        if groups is not None:
+            for g, n in groups(ctx.cache[k]):
+                weights.prefetch(g, n)
+    return ctx.cache
 
 
 def _unique_names(toks: Sequence[Tokenizer]) -> list[str]:
@@ -289,6 +313,7 @@ def evaluate(
     data_dir: str | Path | None = None,
     resamples: int = RESAMPLES,
     seed: int = SEED,
+    batch_docs: int = CHUNK_DOCS,
 ) -> EvalResults:
     """Measure `tokenizers` on a corpus and/or a parallel corpus.
 
@@ -302,6 +327,8 @@ def evaluate(
         progress: called with a short description before each step.
         data_dir: folder holding `morphscore/` and `sigmorphon2022/` (default: `default_data_dir()`).
         resamples, seed: the bootstrap's resamples and seed.
+        batch_docs: documents per batch (one timed encode_batch call each); memory grows with it, not
+            with the corpus.
 
     Returns:
         `EvalResults`; `.to_dict()` is the results JSON, `.table()` the terminal table.
@@ -327,75 +354,116 @@ def evaluate(
         parallel = demo_parallel()
         warnings.append("no corpus given: using the built-in demo parallel corpus (too small for claims)")
 
-    say("reading corpora")
-    main_fp = _fingerprint(corpus) if corpus is not None else None
-    par_fp = _fingerprint(parallel) if parallel is not None else None
-    text_c = TextCorpus(_as_docs(corpus), fingerprint=main_fp, name="main") if corpus is not None else None
-    par_c = None
-    if parallel is not None:
-        par_docs = itertools.chain.from_iterable(_as_docs(parallel[lang], lang) for lang in sorted(parallel))
-        par_c = TextCorpus(par_docs, fingerprint=par_fp, name="parallel")
-    if text_c is not None and text_c.n_docs == 0:
-        from toksmith.errors import CorpusError
-
-        raise CorpusError("the corpus holds no text")
-    general = text_c if text_c is not None else par_c
-
     chosen = select_metrics(metrics)
     if any(m.name == "gini" for m in chosen) and not any(m.name == "premium" for m in chosen):
         chosen = select_metrics([m.name for m in chosen] + ["premium"])
-    if par_c is None:
+    if parallel is None:
         dropped = [m.name for m in chosen if m.needs == "parallel"]
         chosen = [m for m in chosen if m.needs != "parallel"]
         if dropped and metrics is not None:
             warnings.append(f"skipped (need --parallel): {', '.join(dropped)}")
     dd = Path(data_dir) if data_dir is not None else default_data_dir()
+    stats = {s for m in chosen for s in m.stats}
+    probe_keys = [k for m in chosen for k in PROBES_OF.get(m.name, ())]
+    early = [k for k in dict.fromkeys(probe_keys) if not PROBES[k].after_corpus]
+    late = [k for k in dict.fromkeys(probe_keys) if PROBES[k].after_corpus]
+    prepare = [m.prepare for m in chosen if m.prepare is not None]
 
-    samples_src = _sample_texts(text_c, par_c, pivot)
-    samples: list[dict[str, Any]] = [{"lang": lang, "text": t, "tokens": {}} for lang, t in samples_src]
-    results: dict[str, dict[str, MetricResult]] = {}
-    tok_info = []
-    encode_s = metrics_s = 0.0
-    for tok, name in zip(toks, names, strict=True):
-        say(f"encoding with {name}")
+    weights = WeightPool(resamples=resamples, seed=seed)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toksmith-ahead")
+
+    def prefetch_when_big(group: str) -> Callable[[int], None]:
+        # a group of MAX_BLOCKS+ documents is resampled in MAX_BLOCKS blocks whatever its size
+        fired: list[bool] = []
+
+        def on_batch(n: int) -> None:
+            if n >= MAX_BLOCKS and not fired:
+                fired.append(True)
+                pool.submit(weights.prefetch, group, n)
+
+        return on_batch
+
+    try:
+        ahead = [pool.submit(_ahead, tok, early, prepare, pivot, dd, weights) for tok in toks]
         t0 = time.perf_counter()
-        enc_text = encode_corpus(tok, general) if general is not None else None
-        enc_par = enc_text if par_c is general else (encode_corpus(tok, par_c) if par_c is not None else None)
-        encode_s += time.perf_counter() - t0
-        say(f"metrics for {name}")
+        say("encoding")
+        text_c = text_t = par_c = par_t = None
+        if corpus is not None:
+            text_c, text_t = stream_corpus(
+                toks,
+                [(None, corpus)],
+                name="main",
+                stats=stats,
+                chunk_docs=batch_docs,
+                on_batch=prefetch_when_big("main"),
+            )
+            if text_c.n_docs == 0:
+                from toksmith.errors import CorpusError
+
+                raise CorpusError("the corpus holds no text")
+        if parallel is not None:
+            par_c, par_t = stream_corpus(
+                toks,
+                [(lang, parallel[lang]) for lang in sorted(parallel)],
+                name="parallel",
+                stats=stats if corpus is None else (),
+                chunk_docs=batch_docs,
+                on_batch=prefetch_when_big("parallel") if corpus is None else None,
+            )
+        encode_s = time.perf_counter() - t0
+        main_fp = _fingerprint(corpus) if corpus is not None else None
+        par_fp = _fingerprint(parallel) if parallel is not None else None
+        general_t = text_t if text_t is not None else par_t
+
+        samples_src = _sample_texts(text_c, par_c, pivot)
+        samples: list[dict[str, Any]] = [{"lang": lang, "text": t, "tokens": {}} for lang, t in samples_src]
+        results: dict[str, dict[str, MetricResult]] = {}
+        tok_info = []
         t0 = time.perf_counter()
-        ctx = EvalContext(tok, enc_text, enc_par, pivot, dd)
-        for m in chosen:
-            ctx.results[m.name] = m.compute(ctx)
-        results[name] = ctx.results
-        if samples:
-            views = _token_view(tok, [s["text"] for s in samples])
-            for s, v in zip(samples, views, strict=True):
-                s["tokens"][name] = v
-        metrics_s += time.perf_counter() - t0
-        v = tok.vocab
-        tok_info.append(
-            {
-                "name": name,
-                "fingerprint": tok.fingerprint,
-                "vocab_fingerprint": v.fingerprint,
-                "family": v.family,
-                "vocab_size": v.size,
-                "declared_vocab_size": v.declared_size or v.size,
-                "adds_space_prefix": bool(tok.adds_space_prefix),
-            }
-        )
-        del ctx, enc_text, enc_par
+        for k, (tok, name) in enumerate(zip(toks, names, strict=True)):
+            say(f"metrics for {name}")
+            ctx = EvalContext(
+                tok,
+                general_t[k] if general_t is not None else None,
+                par_t[k] if par_t is not None else None,
+                pivot,
+                dd,
+            )
+            ctx.cache.update(ahead[k].result())
+            views = run_probes(ctx, late, [s["text"] for s in samples])
+            for m in chosen:
+                ctx.results[m.name] = m.compute(ctx)
+            results[name] = ctx.results
+            if samples and views is not None:
+                for s, v in zip(samples, _token_view(views), strict=True):
+                    s["tokens"][name] = v
+            v = tok.vocab
+            tok_info.append(
+                {
+                    "name": name,
+                    "fingerprint": tok.fingerprint,
+                    "vocab_fingerprint": v.fingerprint,
+                    "family": v.family,
+                    "vocab_size": v.size,
+                    "declared_vocab_size": v.declared_size or v.size,
+                    "adds_space_prefix": bool(tok.adds_space_prefix),
+                }
+            )
+            del ctx
+        metrics_s = time.perf_counter() - t0
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
     say("bootstrap")
     t0 = time.perf_counter()
     keys = [(n, m, k) for n in names for m, r in results[n].items() for k in r.ratios]
-    reps = bootstrap_ratios([results[n][m].ratios[k] for n, m, k in keys], resamples=resamples, seed=seed)
-    for (n, m, k), rep in zip(keys, reps, strict=True):
+    reps = bootstrap_ratios(
+        [results[n][m].ratios[k] for n, m, k in keys], resamples=resamples, seed=seed, pool=weights
+    )
+    for (n, m, k), rep, ci in zip(keys, reps, percentile_cis(reps), strict=True):
         r = results[n][m]
         r.replicates[k] = rep
         lang, fld = k
-        ci = percentile_ci(rep)
         if lang is None and fld == "value":
             r.ci = ci
         elif lang is not None and r.per_language is not None and lang in r.per_language:
@@ -451,6 +519,7 @@ def _compare(
 ) -> list[dict]:
     """Paired differences a - b with bootstrap intervals, for every metric (and language) both have."""
     out: list[dict] = []
+    diffs: list[np.ndarray] = []
     for a, b in itertools.combinations(names, 2):
         for m in chosen:
             ra, rb = results[a].get(m.name), results[b].get(m.name)
@@ -465,8 +534,8 @@ def _compare(
                 vb = rb.value if lang is None else (rb.per_language or {}).get(lang, {}).get("value")
                 if va is None or vb is None:
                     continue
-                ci = percentile_ci(rep_a - rep_b)
                 units = ra.units if lang is None else (ra.per_language or {}).get(lang, {}).get("units")
+                diffs.append(rep_a - rep_b)
                 out.append(
                     {
                         "metric": m.name,
@@ -474,12 +543,15 @@ def _compare(
                         "a": a,
                         "b": b,
                         "difference": float(va) - float(vb),
-                        "ci": ci,
-                        "significant": bool(ci is not None and (ci[0] > 0 or ci[1] < 0)),
+                        "ci": None,
+                        "significant": False,
                         "units": units,
                         "thin": units is not None and units < MIN_UNITS,
                     }
                 )
+    for c, ci in zip(out, percentile_cis(diffs), strict=True):
+        c["ci"] = ci
+        c["significant"] = bool(ci is not None and (ci[0] > 0 or ci[1] < 0))
     return out
 
 

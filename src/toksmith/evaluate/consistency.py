@@ -16,13 +16,22 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from toksmith.evaluate.bootstrap import Ratio
-from toksmith.evaluate.encoded import TextCorpus, encode_corpus
-from toksmith.evaluate.registry import EvalContext, MetricResult, ratio_result, register
+from toksmith.evaluate.encoded import Encoded
+from toksmith.evaluate.registry import (
+    EvalContext,
+    MetricResult,
+    Probe,
+    probe_result,
+    ratio_result,
+    register,
+    register_probe,
+)
 from toksmith.vocab import Vocab
 
 __all__ = ["count_encodings", "round_trip", "unk_rate"]
@@ -33,14 +42,15 @@ __all__ = ["count_encodings", "round_trip", "unk_rate"]
     family="consistency",
     unit="share of documents",
     aggregation="mean over documents of exact byte equality",
+    stats=("round_trip",),
 )
 def round_trip(ctx: EvalContext) -> MetricResult:
     """Share of documents with decode_bytes(encode(text)) == text.encode()."""
     enc = ctx.text
-    assert enc is not None
+    assert enc is not None and enc.round_trip_ok is not None
     ok = enc.round_trip_ok
     bad = np.flatnonzero(~ok)
-    examples = [enc.corpus.texts[i][:80] for i in bad[:3].tolist()]
+    examples = list(enc.failed_examples)
     return ratio_result(
         "round_trip",
         enc,
@@ -73,52 +83,64 @@ def unk_rate(ctx: EvalContext) -> MetricResult:
     )
 
 
-def _boundaries(ctx: EvalContext, texts: list[str], offsets: list[int], lengths: list[int]) -> list[tuple]:
-    corpus = TextCorpus.from_texts(texts)
-    enc = encode_corpus(ctx.tokenizer, corpus, chunk_docs=1 << 20)
-    starts = corpus.doc_start + np.array(offsets, dtype=np.int64)
-    ends = starts + np.array(lengths, dtype=np.int64)
+_VARIANTS = ("leading_space", "capital", "punctuation")
+
+
+def _stability_words(ctx: EvalContext) -> list[str]:
+    return ctx.text.corpus.word_texts_sample if ctx.text is not None else []
+
+
+def _stability_texts(ctx: EvalContext) -> list[str] | None:
+    words = _stability_words(ctx)
+    if not words:
+        return None
+    caps = [w[0].upper() + w[1:] for w in words]
+    return (
+        [" " + w for w in words]
+        + list(words)
+        + [" " + c for c in caps]
+        + [" " + w + "," for w in words]
+    )
+
+
+def _stability_finish(ctx: EvalContext, enc: Encoded | None) -> dict[str, Any] | None:
+    """Per word and variant: the inner boundaries and whether the word's end is a boundary."""
+    words = _stability_words(ctx)
+    if enc is None or not words:
+        return None
+    n = len(words)
+    wl = np.array([len(w.encode()) for w in words], dtype=np.int64)
+    caps = [w[0].upper() + w[1:] for w in words]
+    cap_ok = np.array([len(c.encode()) == k and c != w for c, w, k in zip(caps, words, wl.tolist(), strict=True)])
+    offs = np.concatenate([np.ones(n, np.int64), np.zeros(n, np.int64), np.ones(n, np.int64), np.ones(n, np.int64)])
+    starts = enc.corpus.doc_start + offs
+    ends = starts + np.tile(wl, 4)
     span, pos = enc.internal_boundaries(starts, ends)
-    inner: list[list[int]] = [[] for _ in texts]
-    for s, p in zip(span.tolist(), pos.tolist(), strict=True):
-        inner[s].append(p)
     _, te = enc.spans
     k = np.searchsorted(te, ends, side="left")
     end_ok = (k < len(te)) & (te[np.minimum(k, len(te) - 1)] == ends)
-    return [(tuple(b), bool(e)) for b, e in zip(inner, end_ok.tolist(), strict=True)]
+    # a split = its distinct inner boundaries (as a sorted tuple) and whether the end is a boundary
+    inner: list[list[int]] = [[] for _ in range(4 * n)]
+    for s, p in zip(span.tolist(), pos.tolist(), strict=True):
+        inner[s].append(p)
+    b = [(tuple(x), e) for x, e in zip(inner, end_ok.tolist(), strict=True)]
+    base = b[:n]
+    out: dict[str, Any] = {"words": n}
+    for v, name in enumerate(_VARIANTS, start=1):
+        same = np.array([x == y for x, y in zip(base, b[v * n : (v + 1) * n], strict=True)], dtype=np.float64)
+        valid = cap_ok.astype(np.float64) if name == "capital" else np.ones(n)
+        out[name] = (same * valid, valid)
+    return out
+
+
+register_probe(
+    Probe("stability", _stability_texts, _stability_finish, after_corpus=True),
+    ["stability_leading_space", "stability_capital", "stability_punctuation"],
+)
 
 
 def _stability(ctx: EvalContext) -> dict[str, Any] | None:
-    if "stability" in ctx.cache:
-        return ctx.cache["stability"]
-    if ctx.text is None or not ctx.text.corpus.word_texts_sample:
-        ctx.cache["stability"] = None
-        return None
-    words = ctx.text.corpus.word_texts_sample
-    wl = [len(w.encode()) for w in words]
-    caps = [w[0].upper() + w[1:] for w in words]
-    cap_ok = np.array([len(c.encode()) == n and c != w for c, w, n in zip(caps, words, wl, strict=True)])
-    variants = {
-        "base": ([" " + w for w in words], [1] * len(words)),
-        "leading_space": (list(words), [0] * len(words)),
-        "capital": ([" " + c for c in caps], [1] * len(words)),
-        "punctuation": ([" " + w + "," for w in words], [1] * len(words)),
-    }
-    texts, offs, lens = [], [], []
-    for t, o in variants.values():
-        texts += t
-        offs += o
-        lens += wl
-    b = _boundaries(ctx, texts, offs, lens)
-    n = len(words)
-    base = b[:n]
-    out: dict[str, Any] = {"words": n}
-    for k, name in enumerate(("leading_space", "capital", "punctuation"), start=1):
-        same = np.array([x == y for x, y in zip(base, b[k * n : (k + 1) * n], strict=True)], dtype=np.float64)
-        valid = cap_ok.astype(np.float64) if name == "capital" else np.ones(n)
-        out[name] = (same * valid, valid)
-    ctx.cache["stability"] = out
-    return out
+    return probe_result(ctx, "stability")
 
 
 def _stability_metric(ctx: EvalContext, name: str, key: str) -> MetricResult:
@@ -138,6 +160,7 @@ def _stability_metric(ctx: EvalContext, name: str, key: str) -> MetricResult:
     family="consistency",
     unit="share of words",
     aggregation="share of sampled corpus words (fixed seed, at most 400)",
+    stats=("word_sample",),
 )
 def stability_leading_space(ctx: EvalContext) -> MetricResult:
     """Share of words split the same at the start of a text as after a space."""
@@ -149,6 +172,7 @@ def stability_leading_space(ctx: EvalContext) -> MetricResult:
     family="consistency",
     unit="share of words",
     aggregation="share of sampled corpus words (fixed seed, at most 400)",
+    stats=("word_sample",),
 )
 def stability_capital(ctx: EvalContext) -> MetricResult:
     """Share of words split the same when capitalised."""
@@ -160,6 +184,7 @@ def stability_capital(ctx: EvalContext) -> MetricResult:
     family="consistency",
     unit="share of words",
     aggregation="share of sampled corpus words (fixed seed, at most 400)",
+    stats=("word_sample",),
 )
 def stability_punctuation(ctx: EvalContext) -> MetricResult:
     """Share of words split the same when followed by a comma."""
@@ -169,17 +194,20 @@ def stability_punctuation(ctx: EvalContext) -> MetricResult:
 _TOKEN_SETS: dict[str, tuple[dict[bytes, int], int]] = {}
 
 
-def count_encodings(data: bytes, vocab: Vocab) -> int:
-    """Number of distinct token-id sequences (text tokens only) whose bytes concatenate to `data`."""
+def _token_set(vocab: Vocab) -> tuple[dict[bytes, int], int]:
+    """(text token bytes -> number of ids with those bytes, longest token), cached by fingerprint."""
     key = vocab.fingerprint
     if key not in _TOKEN_SETS:
-        mult: dict[bytes, int] = {}
-        for i in vocab.text_ids.tolist():
-            t = vocab.tokens[i]
-            if t:
-                mult[t] = mult.get(t, 0) + 1
-        _TOKEN_SETS[key] = (mult, max(map(len, mult), default=0))
-    mult, longest = _TOKEN_SETS[key]
+        toks = vocab.tokens
+        mult = Counter(toks[i] for i in vocab.text_ids.tolist())
+        mult.pop(b"", None)
+        _TOKEN_SETS[key] = (dict(mult), max(map(len, mult), default=0))
+    return _TOKEN_SETS[key]
+
+
+def count_encodings(data: bytes, vocab: Vocab) -> int:
+    """Number of distinct token-id sequences (text tokens only) whose bytes concatenate to `data`."""
+    mult, longest = _token_set(vocab)
     n = len(data)
     ways = [0] * (n + 1)
     ways[n] = 1
@@ -198,6 +226,8 @@ def count_encodings(data: bytes, vocab: Vocab) -> int:
     family="consistency",
     unit="token sequences",
     aggregation="median over sampled corpus words (at most 200)",
+    stats=("word_sample",),
+    prepare=lambda tok: _token_set(tok.vocab),
 )
 def alternative_encodings(ctx: EvalContext) -> MetricResult:
     """How many token sequences decode to the same word (non-unique encodings)."""

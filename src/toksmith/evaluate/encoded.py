@@ -1,18 +1,17 @@
-"""The shared pass: a corpus held as arrays, and its encoding by one tokenizer.
+"""Documents held as arrays, and their encoding by one tokenizer: the unit the streamed pass reduces.
 
-`TextCorpus` holds what does not depend on the tokenizer (documents, languages, byte and character
-counts, UAX #29 word spans, digit runs), computed once. `Encoded` holds one tokenizer's encoding of
-it: a flat int32 id array with per-document offsets, and (lazily) every token's byte span in a global
-coordinate system shared with the word and number spans. Every metric reads these arrays, so a corpus
-is encoded once per tokenizer whatever the number of metrics.
+`TextCorpus` holds a small in-memory set of documents (one batch of the streamed pass, or a probe set)
+with what does not depend on the tokenizer: byte and character counts, UAX #29 word spans, digit
+runs. `Encoded` holds one tokenizer's encoding of it: a flat int32 id array with per-document offsets,
+and (lazily) every token's byte span in a coordinate system shared with the word and number spans.
+Whole corpora are never held this way: `toksmith.evaluate.stream` reduces them batch by batch.
 
-Global byte coordinates: the documents' UTF-8 bytes laid end to end with one separator byte between
+Byte coordinates: the documents' UTF-8 bytes laid end to end with one separator byte between
 documents; document d starts at `doc_start[d]`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,58 +21,76 @@ from itertools import chain
 import numpy as np
 
 from toksmith.corpus import Document
-from toksmith.evaluate.words import codepoints, word_spans
+from toksmith.evaluate.words import codepoints, word_spans_of
 from toksmith.tokenizers.base import Tokenizer
 from toksmith.vocab import Role, TokenKind, Vocab
 
-__all__ = ["Encoded", "TextCorpus", "VocabArrays", "encode_corpus", "vocab_arrays"]
+__all__ = ["Encoded", "TextCorpus", "VocabArrays", "encode_corpus", "encode_groups", "vocab_arrays"]
 
 #: documents per encode_batch call; each call is one timed repeat for the throughput metric
 CHUNK_DOCS = 2048
 
 
 class TextCorpus:
-    """Documents as arrays: the tokenizer-independent half of the shared pass."""
+    """A few documents as arrays: the tokenizer-independent half of one batch."""
 
-    def __init__(
-        self, docs: Iterable[Document], *, fingerprint: dict | None = None, name: str = "corpus"
-    ) -> None:
+    def __init__(self, docs: Iterable[Document], *, name: str = "corpus") -> None:
         texts: list[str] = []
         langs: list[str] = []
         for d in docs:
             if d.text:
                 texts.append(d.text)
                 langs.append(d.lang or "")
+        self._set(texts, langs, name)
+
+    def _set(self, texts: list[str], langs: list[str], name: str) -> None:
         self.name = name
         self.texts = texts
-        self.fingerprint = fingerprint or {"sha256": hashlib.sha256("\n".join(texts).encode()).hexdigest()}
-        names = sorted(set(langs))
-        self.lang_names: list[str] = names
-        index = {n: i for i, n in enumerate(names)}
-        self.doc_lang = np.array([index[x] for x in langs], dtype=np.int32)
+        self.langs = langs
         self.n_docs = len(texts)
         self.doc_chars = np.fromiter(map(len, texts), dtype=np.int64, count=self.n_docs)
 
     @classmethod
     def from_texts(cls, texts: Sequence[str], lang: str | None = None) -> TextCorpus:
-        return cls(Document(t, "<memory>", lang) for t in texts)
+        """A corpus of the non-empty `texts`, all in language `lang`."""
+        out = cls.__new__(cls)
+        kept = [t for t in texts if t]
+        out._set(kept, [lang or ""] * len(kept), "corpus")
+        return out
 
     @cached_property
-    def _joined(self) -> tuple[np.ndarray, np.ndarray]:
-        """Code points of all documents joined by "\\n", and the UTF-8 byte offset of every code point."""
-        cp = codepoints("\n".join(self.texts))
+    def joined(self) -> str:
+        """All documents joined by "\\n"."""
+        return "\n".join(self.texts)
+
+    @cached_property
+    def joined_bytes(self) -> bytes:
+        return self.joined.encode("utf-8")
+
+    @cached_property
+    def ascii(self) -> bool:
+        """True when every document is ASCII: byte offsets are then character offsets."""
+        return self.joined.isascii()
+
+    @cached_property
+    def codepoints(self) -> np.ndarray:
+        return codepoints(self.joined)
+
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        """UTF-8 byte offset of every code point of `joined` (and of its end)."""
+        cp = self.codepoints
         width = 1 + (cp >= 0x80).astype(np.int64) + (cp >= 0x800) + (cp >= 0x10000)
         offs = np.zeros(len(cp) + 1, dtype=np.int64)
         np.cumsum(width, out=offs[1:])
-        return cp, offs
+        return offs
+
+    def byte_offset(self, char_pos: np.ndarray) -> np.ndarray:
+        """Byte offsets of character positions of `joined`."""
+        return np.asarray(char_pos, dtype=np.int64) if self.ascii else self._offsets[char_pos]
 
     @cached_property
-    def doc_bytes(self) -> np.ndarray:
-        """Shape (n_docs,) UTF-8 bytes per document."""
-        return self.doc_end - self.doc_start
-
-    @cached_property
-    def _doc_char_start(self) -> np.ndarray:
+    def doc_char_start(self) -> np.ndarray:
         starts = np.zeros(self.n_docs, dtype=np.int64)
         if self.n_docs:
             np.cumsum(self.doc_chars[:-1] + 1, out=starts[1:])
@@ -81,56 +98,46 @@ class TextCorpus:
 
     @cached_property
     def doc_start(self) -> np.ndarray:
-        """Global byte offset where each document starts."""
-        return self._joined[1][self._doc_char_start]
+        """Byte offset where each document starts."""
+        return self.byte_offset(self.doc_char_start)
 
     @cached_property
     def doc_end(self) -> np.ndarray:
-        return self._joined[1][self._doc_char_start + self.doc_chars]
+        return self.byte_offset(self.doc_char_start + self.doc_chars)
 
     @cached_property
-    def _word_chars(self) -> tuple[np.ndarray, np.ndarray]:
-        return word_spans(self._joined[0])
+    def doc_bytes(self) -> np.ndarray:
+        """Shape (n_docs,) UTF-8 bytes per document."""
+        return self.doc_chars.copy() if self.ascii else self.doc_end - self.doc_start
+
+    @cached_property
+    def word_chars(self) -> tuple[np.ndarray, np.ndarray]:
+        """UAX #29 words: (character start, character end) in `joined`."""
+        return word_spans_of(self.joined)
 
     @cached_property
     def words(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """UAX #29 words: (global byte start, global byte end, document index), sorted."""
-        cp, offs = self._joined
-        s, e = self._word_chars
-        doc = np.searchsorted(self._doc_char_start, s, side="right") - 1
-        return offs[s], offs[e], doc.astype(np.int64)
-
-    @cached_property
-    def word_texts_sample(self) -> list[str]:
-        """Up to 400 distinct letter-only words of 3+ characters, a fixed-seed sample (for consistency)."""
-        s, e = self._word_chars
-        if len(s) == 0:
-            return []
-        rng = np.random.default_rng(20250)
-        pick = rng.permutation(len(s))[:20000]
-        joined = "\n".join(self.texts)
-        seen: dict[str, None] = {}
-        for i in np.sort(pick).tolist():
-            w = joined[s[i] : e[i]]
-            if len(w) >= 3 and w.isalpha():
-                seen.setdefault(w, None)
-        words = sorted(seen)
-        if len(words) > 400:
-            words = [words[i] for i in sorted(rng.choice(len(words), 400, replace=False).tolist())]
-        return words
+        """UAX #29 words: (byte start, byte end, document index), sorted."""
+        s, e = self.word_chars
+        doc = np.searchsorted(self.doc_char_start, s, side="right") - 1
+        return self.byte_offset(s), self.byte_offset(e), doc.astype(np.int64)
 
     @cached_property
     def digit_runs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Maximal runs of ASCII digits: (global byte start, global byte end)."""
-        cp, offs = self._joined
-        d = (cp >= 0x30) & (cp <= 0x39)
-        edges = np.diff(np.concatenate(([False], d, [False])).astype(np.int8))
-        s = np.flatnonzero(edges == 1)
-        e = np.flatnonzero(edges == -1)
-        return offs[s], offs[e]
+        """Maximal runs of ASCII digits: (byte start, byte end)."""
+        if self.ascii:
+            d = np.frombuffer(self.joined_bytes, dtype=np.uint8) - np.uint8(0x30) < 10
+        else:
+            d = self.codepoints - np.uint32(0x30) < 10
+        edges = np.flatnonzero(d[1:] != d[:-1]) + 1
+        if len(d) and d[0]:
+            edges = np.concatenate(([0], edges))
+        if len(d) and d[-1]:
+            edges = np.concatenate((edges, [len(d)]))
+        return self.byte_offset(edges[0::2]), self.byte_offset(edges[1::2])
 
     def docs_of_lang(self, lang: str) -> np.ndarray:
-        return np.flatnonzero(self.doc_lang == self.lang_names.index(lang))
+        return np.flatnonzero(np.array(self.langs, dtype=object) == lang)
 
 
 @dataclass
@@ -142,6 +149,7 @@ class VocabArrays:
     buf: np.ndarray  # uint8, all decodable token bytes end to end
     starts_with_space: np.ndarray  # (V,) bool
     unk: np.ndarray  # (V,) bool
+    any_unk: bool
 
 
 _VOCAB_CACHE: dict[str, VocabArrays] = {}
@@ -152,17 +160,21 @@ def vocab_arrays(vocab: Vocab) -> VocabArrays:
     key = vocab.fingerprint
     if key not in _VOCAB_CACHE:
         decodable = (vocab.kinds != TokenKind.SPECIAL) & (vocab.kinds != TokenKind.UNUSED)
-        toks = [t if ok else b"" for t, ok in zip(vocab.tokens, decodable.tolist(), strict=True)]
+        toks = vocab.tokens
+        if not decodable.all():
+            toks = tuple(t if ok else b"" for t, ok in zip(toks, decodable.tolist(), strict=True))
         length = np.fromiter(map(len, toks), dtype=np.int64, count=len(toks))
         start = np.zeros(len(toks), dtype=np.int64)
         np.cumsum(length[:-1], out=start[1:])
         buf = np.frombuffer(b"".join(toks), dtype=np.uint8)
-        sws = np.fromiter((t[:1] == b" " for t in toks), dtype=bool, count=len(toks))
+        sws = np.zeros(len(toks), dtype=bool)
+        has = length > 0
+        sws[has] = buf[start[has]] == 0x20
         unk = np.zeros(len(toks), dtype=bool)
         for i, r in vocab.specials.items():
             if r == Role.UNK:
                 unk[i] = True
-        _VOCAB_CACHE[key] = VocabArrays(length, start, buf, sws, unk)
+        _VOCAB_CACHE[key] = VocabArrays(length, start, buf, sws, unk, bool(unk.any()))
     return _VOCAB_CACHE[key]
 
 
@@ -176,6 +188,12 @@ class Encoded:
     doc_tok: np.ndarray  # (n_docs + 1,) int64 offsets into ids
     chunk_times: list[tuple[int, float]] = field(default_factory=list)  # (bytes, seconds) per timed call
     warmup_s: float = 0.0
+
+    @classmethod
+    def from_lists(cls, tok: Tokenizer, corpus: TextCorpus, out: Sequence[Sequence[int]]) -> Encoded:
+        """An `Encoded` from what `encode_batch` returned for `corpus.texts`."""
+        ids, doc_tok = flatten(out)
+        return cls(tok, corpus, ids, doc_tok)
 
     @cached_property
     def va(self) -> VocabArrays:
@@ -201,25 +219,37 @@ class Encoded:
         return lens
 
     @cached_property
+    def _tok_cum(self) -> np.ndarray:
+        cum = np.zeros(len(self.ids) + 1, dtype=np.int64)
+        np.cumsum(self.tok_len, out=cum[1:])
+        return cum
+
+    @cached_property
     def decoded_bytes(self) -> np.ndarray:
         """Shape (n_docs,) length of each document's decoding."""
-        return _segment_sums(self.tok_len, self.doc_tok)
+        cum = self._tok_cum
+        return cum[self.doc_tok[1:]] - cum[self.doc_tok[:-1]]
 
     @cached_property
     def spans(self) -> tuple[np.ndarray, np.ndarray]:
-        """Global byte (start, end) of every token, clipped to its document."""
+        """Byte (start, end) of every token, clipped to its document."""
+        c = self.corpus
+        cum = self._tok_cum
         lens = self.tok_len
-        cum = np.zeros(len(lens) + 1, dtype=np.int64)
-        np.cumsum(lens, out=cum[1:])
-        within_end = cum[1:] - cum[self.doc_tok[:-1]][self.tok_doc]
-        doc_start = self.corpus.doc_start[self.tok_doc]
-        doc_len = self.corpus.doc_bytes[self.tok_doc]
+        if np.array_equal(self.decoded_bytes, c.doc_bytes):  # every document decodes to its length
+            shift = np.repeat(c.doc_start - cum[self.doc_tok[:-1]], self.doc_tokens)
+            end = cum[1:] + shift
+            return end - lens, end
+        tok_doc = self.tok_doc
+        within_end = cum[1:] - cum[self.doc_tok[:-1]][tok_doc]
+        doc_start = c.doc_start[tok_doc]
+        doc_len = c.doc_bytes[tok_doc]
         end = doc_start + np.minimum(within_end, doc_len)
         start = doc_start + np.minimum(within_end - lens, doc_len)
         return start, end
 
     def tokens_in(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Number of tokens overlapping each global byte span [start, end)."""
+        """Number of tokens overlapping each byte span [start, end)."""
         ts, te = self.spans
         return np.searchsorted(ts, ends, side="left") - np.searchsorted(te, starts, side="right")
 
@@ -241,20 +271,28 @@ class Encoded:
         ok = self.decoded_bytes == c.doc_bytes
         if not ok.any():
             return ok
-        joined = np.frombuffer("\n".join(c.texts).encode("utf-8"), dtype=np.uint8)
-        keep_tok = ok[self.tok_doc]
+        joined = np.frombuffer(c.joined_bytes, dtype=np.uint8)
+        all_ok = bool(ok.all())
+        keep_tok = slice(None) if all_ok else ok[self.tok_doc]
         ids = self.ids[keep_tok]
         lens = self.tok_len[keep_tok]
         starts = self.va.start[ids] + (self.va.length[ids] - lens)  # dummy-prefix space skipped
         total = int(lens.sum())
         out_start = np.zeros(len(lens), dtype=np.int64)
         np.cumsum(lens[:-1], out=out_start[1:])
-        gather = np.repeat(starts - out_start, lens) + np.arange(total)
+        gather = np.repeat(starts - out_start, lens)
+        gather += np.arange(total)
         decoded = self.va.buf[gather]
         docs = np.flatnonzero(ok)
         dl = c.doc_bytes[docs]
-        src_start = np.repeat(c.doc_start[docs] - np.concatenate(([0], np.cumsum(dl)[:-1])), dl)
-        original = joined[src_start + np.arange(int(dl.sum()))]
+        if all_ok and c.n_docs:
+            # documents are separated by one byte: drop the separators instead of gathering
+            keep = np.ones(len(joined), dtype=bool)
+            keep[c.doc_end[:-1]] = False
+            original = joined[keep]
+        else:
+            src_start = np.repeat(c.doc_start[docs] - np.concatenate(([0], np.cumsum(dl)[:-1])), dl)
+            original = joined[src_start + np.arange(int(dl.sum()))]
         mismatch = decoded != original
         if mismatch.any():
             bounds = np.concatenate(([0], np.cumsum(dl)))
@@ -265,6 +303,8 @@ class Encoded:
     @cached_property
     def doc_unk(self) -> np.ndarray:
         """Shape (n_docs,) unknown tokens per document."""
+        if not self.va.any_unk:
+            return np.zeros(self.corpus.n_docs, dtype=np.int64)
         return _segment_sums(self.va.unk[self.ids].astype(np.int64), self.doc_tok)
 
     @cached_property
@@ -286,29 +326,45 @@ def _segment_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return cum[bounds[1:]] - cum[bounds[:-1]]
 
 
+def flatten(out: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(flat int32 ids, per-document offsets) of what `encode_batch` returned."""
+    lens = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
+    doc_tok = np.zeros(len(out) + 1, dtype=np.int64)
+    np.cumsum(lens, out=doc_tok[1:])
+    ids = np.fromiter(chain.from_iterable(out), dtype=np.int32, count=int(doc_tok[-1]))
+    return ids, doc_tok
+
+
+def encode_groups(tok: Tokenizer, groups: Sequence[Sequence[str]]) -> list[Encoded]:
+    """Encode several small sets of non-empty texts with ONE `encode_batch` call; one `Encoded` per set."""
+    flat = [t for g in groups for t in g]
+    out = tok.encode_batch(flat) if flat else []
+    res = []
+    k = 0
+    for g in groups:
+        corpus = TextCorpus.from_texts(g)
+        if corpus.n_docs != len(g):
+            raise ValueError("encode_groups needs non-empty texts")
+        res.append(Encoded.from_lists(tok, corpus, out[k : k + len(g)]))
+        k += len(g)
+    return res
+
+
 def encode_corpus(tok: Tokenizer, corpus: TextCorpus, *, chunk_docs: int = CHUNK_DOCS) -> Encoded:
-    """Encode every document once with `tok.encode_batch`, timing each batch for the throughput metric."""
+    """Encode every document of a small corpus with `tok.encode_batch`, timing each batch."""
     texts = corpus.texts
     warm = texts[: min(64, len(texts))]
     t0 = time.perf_counter()
     if warm:
         tok.encode_batch(warm)
     warmup = time.perf_counter() - t0
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    parts: list[np.ndarray] = []
+    out: list[Sequence[int]] = []
     times: list[tuple[int, float]] = []
     for lo in range(0, len(texts), chunk_docs):
         batch = texts[lo : lo + chunk_docs]
         t0 = time.perf_counter()
-        out = tok.encode_batch(batch)
-        dt = time.perf_counter() - t0
-        n = corpus.doc_bytes[lo : lo + len(batch)].sum()
-        times.append((int(n), dt))
-        lens = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
-        lengths[lo : lo + len(batch)] = lens
-        flat = np.fromiter(chain.from_iterable(out), dtype=np.int32, count=int(lens.sum()))
-        parts.append(flat)
-    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-    doc_tok = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=doc_tok[1:])
+        part = tok.encode_batch(batch)
+        times.append((int(corpus.doc_bytes[lo : lo + len(batch)].sum()), time.perf_counter() - t0))
+        out.extend(part)
+    ids, doc_tok = flatten(out)
     return Encoded(tok, corpus, ids, doc_tok, times, warmup)

@@ -11,34 +11,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from toksmith.evaluate.encoded import Encoded
 from toksmith.evaluate.registry import EvalContext, MetricResult, ratio_result, register
+from toksmith.evaluate.stream import TokenStats
 
-__all__ = ["fertility", "continued_word_rate", "word_token_counts"]
+__all__ = ["fertility", "continued_word_rate"]
 
 _NOTE = (
     "words: UAX #29 default word boundaries (each Han/Hiragana character and each Thai grapheme is a word)"
 )
 
 
-def word_token_counts(enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
-    """(tokens overlapping each word, document of each word)."""
-    if "word_tokens" not in enc.__dict__:
-        ws, we, wdoc = enc.corpus.words
-        enc.__dict__["word_tokens"] = (enc.tokens_in(ws, we), wdoc)
-    return enc.__dict__["word_tokens"]
-
-
-def _per_doc(enc: Encoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    k, wdoc = word_token_counts(enc)
-    n = enc.corpus.n_docs
-    words = np.bincount(wdoc, minlength=n).astype(np.float64)
-    toks = np.bincount(wdoc, weights=k, minlength=n)
-    cont = np.bincount(wdoc, weights=(k >= 2).astype(np.float64), minlength=n)
+def _per_doc(enc: TokenStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(words, tokens overlapping words, words split into 2+ tokens) per document."""
+    words, toks, cont = enc.corpus.doc_words, enc.word_tokens, enc.word_continued
+    assert words is not None and toks is not None and cont is not None
     return words, toks, cont
 
 
-@register("fertility", family="fertility", unit="tokens/word", aggregation="ratio of totals over words")
+@register(
+    "fertility", family="fertility", unit="tokens/word", aggregation="ratio of totals over words", stats=("words",)
+)
 def fertility(ctx: EvalContext) -> MetricResult:
     """Tokens per UAX #29 word."""
     enc = ctx.text
@@ -56,7 +48,11 @@ def fertility(ctx: EvalContext) -> MetricResult:
 
 
 @register(
-    "continued_word_rate", family="fertility", unit="share of words", aggregation="ratio of totals over words"
+    "continued_word_rate",
+    family="fertility",
+    unit="share of words",
+    aggregation="ratio of totals over words",
+    stats=("words",),
 )
 def continued_word_rate(ctx: EvalContext) -> MetricResult:
     """Share of words split into two or more tokens."""

@@ -22,12 +22,13 @@ import csv
 from functools import cache
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from toksmith.evaluate.bootstrap import Ratio
-from toksmith.evaluate.encoded import TextCorpus, encode_corpus
-from toksmith.evaluate.registry import EvalContext, MetricResult, register
+from toksmith.evaluate.encoded import Encoded, encode_groups
+from toksmith.evaluate.registry import EvalContext, MetricResult, Probe, probe_result, register, register_probe
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = ["MAX_WORDS", "word_boundaries_of", "load_morphscore", "load_sigmorphon"]
@@ -35,22 +36,35 @@ __all__ = ["MAX_WORDS", "word_boundaries_of", "load_morphscore", "load_sigmorpho
 MAX_WORDS = 500
 
 
+def _prefix(tok: Tokenizer) -> str:
+    return "" if tok.adds_space_prefix else " "
+
+
+def _boundaries(enc: Encoded, prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(word index, byte offset in the word) of distinct token boundaries inside each word, and tokens per word."""
+    c = enc.corpus
+    starts = c.doc_start + len(prefix.encode())
+    ends = c.doc_end
+    span, pos = enc.internal_boundaries(starts, ends)
+    if len(span):
+        new = np.ones(len(span), dtype=bool)
+        new[1:] = (span[1:] != span[:-1]) | (pos[1:] != pos[:-1])
+        span, pos = span[new], pos[new]
+    return span, pos, enc.tokens_in(starts, ends)
+
+
 def word_boundaries_of(tok: Tokenizer, words: list[str]) -> tuple[list[list[int]], np.ndarray]:
     """Token boundaries strictly inside each word (UTF-8 byte offsets) and the tokens covering each word.
 
     A tokenizer that splits " walked" into " walk" + "ed" gives ([[4]], [2]) for ["walked"].
     """
-    prefix = "" if tok.adds_space_prefix else " "
-    corpus = TextCorpus.from_texts([prefix + w for w in words])
-    enc = encode_corpus(tok, corpus, chunk_docs=1 << 20)
-    pre = len(prefix.encode())
-    starts = corpus.doc_start + pre
-    ends = corpus.doc_end
-    span, pos = enc.internal_boundaries(starts, ends)
+    prefix = _prefix(tok)
+    (enc,) = encode_groups(tok, [[prefix + w for w in words]])
+    span, pos, ntok = _boundaries(enc, prefix)
     out: list[list[int]] = [[] for _ in words]
     for s, p in zip(span.tolist(), pos.tolist(), strict=True):
         out[s].append(p)
-    return out, enc.tokens_in(starts, ends)
+    return out, ntok
 
 
 @cache
@@ -123,6 +137,38 @@ def _skip(name: str, unit: str, agg: str, sub: str) -> MetricResult:
     return MetricResult(name, None, unit, agg, notes=[f"skipped: data folder '{sub}' not found"])
 
 
+def _morphscore_texts(ctx: EvalContext) -> list[str] | None:
+    d = _data(ctx, "morphscore")
+    if d is None:
+        return None
+    prefix = _prefix(ctx.tokenizer)
+    return [prefix + w for rows in load_morphscore(d).values() for w, _ in rows]
+
+
+def _morphscore_finish(ctx: EvalContext, enc: Encoded | None) -> dict[str, Any] | None:
+    d = _data(ctx, "morphscore")
+    if enc is None or d is None:
+        return None
+    data = load_morphscore(d)
+    gold = np.array([g for rows in data.values() for _, g in rows], dtype=np.int64)
+    lang_of = np.repeat(np.arange(len(data)), [len(r) for r in data.values()])
+    span, pos, ntok = _boundaries(enc, _prefix(ctx.tokenizer))
+    scored = (ntok >= 2).astype(np.float64)
+    hit = (np.bincount(span, weights=pos == gold[span], minlength=len(gold)) > 0) * scored
+    return {"data": data, "hit": hit, "scored": scored, "lang": lang_of}
+
+
+register_probe(
+    Probe(
+        "morphscore",
+        _morphscore_texts,
+        _morphscore_finish,
+        groups=lambda r: [(("morphscore", "all"), len(r["hit"]))] if r else [],
+    ),
+    ["morphscore"],
+)
+
+
 @register(
     "morphscore",
     family="morphology",
@@ -133,16 +179,11 @@ def _skip(name: str, unit: str, agg: str, sub: str) -> MetricResult:
 def morphscore(ctx: EvalContext) -> MetricResult:
     """Share of words with a token boundary at the gold morpheme boundary."""
     agg = "micro over words not kept whole (at most 500 per language)"
-    d = _data(ctx, "morphscore")
-    if d is None:
+    p = probe_result(ctx, "morphscore")
+    if p is None:
         return _skip("morphscore", "share of words", agg, "morphscore")
-    data = load_morphscore(d)
-    words = [w for rows in data.values() for w, _ in rows]
-    gold = np.array([g for rows in data.values() for _, g in rows], dtype=np.int64)
-    lang_of = np.repeat(np.arange(len(data)), [len(r) for r in data.values()])
-    bounds, ntok = word_boundaries_of(ctx.tokenizer, words)
-    scored = (ntok >= 2).astype(np.float64)
-    hit = np.array([g in b for g, b in zip(gold.tolist(), bounds, strict=True)], dtype=np.float64) * scored
+    data, hit, scored, lang_of = p["data"], p["hit"], p["scored"], p["lang"]
+    n_words = len(hit)
     r = Ratio.of(("morphscore", "all"), hit, scored)
     res = MetricResult(
         "morphscore", r.point(), "share of words", agg, per_language={}, units=int(scored.sum())
@@ -159,33 +200,54 @@ def morphscore(ctx: EvalContext) -> MetricResult:
             "words": int(m.sum()),
         }
     res.notes.append(
-        f"{len(words)} words in {len(data)} languages; {int(len(words) - scored.sum())} kept whole "
+        f"{n_words} words in {len(data)} languages; {int(n_words - scored.sum())} kept whole "
         "and excluded"
     )
     return res
 
 
-def _prf(ctx: EvalContext) -> dict | None:
-    if "sigmorphon" in ctx.cache:
-        return ctx.cache["sigmorphon"]
+def _sigmorphon_texts(ctx: EvalContext) -> list[str] | None:
     d = _data(ctx, "sigmorphon2022")
     if d is None:
-        ctx.cache["sigmorphon"] = None
+        return None
+    prefix = _prefix(ctx.tokenizer)
+    return [prefix + w for rows, _ in load_sigmorphon(d).values() for w, _ in rows]
+
+
+def _sigmorphon_finish(ctx: EvalContext, enc: Encoded | None) -> dict[str, Any] | None:
+    d = _data(ctx, "sigmorphon2022")
+    if enc is None or d is None:
         return None
     data = load_sigmorphon(d)
-    words, golds, langs = [], [], []
-    for li, (rows, _) in enumerate(data.values()):
-        for w, g in rows:
-            words.append(w)
-            golds.append(g)
-            langs.append(li)
-    bounds, _ = word_boundaries_of(ctx.tokenizer, words)
-    tp = np.array([len(set(b) & set(g)) for b, g in zip(bounds, golds, strict=True)], dtype=np.float64)
-    pred = np.array([len(set(b)) for b in bounds], dtype=np.float64)
-    gold = np.array([len(g) for g in golds], dtype=np.float64)
-    out = {"data": data, "tp": tp, "pred": pred, "gold": gold, "lang": np.array(langs)}
-    ctx.cache["sigmorphon"] = out
-    return out
+    golds = [g for rows, _ in data.values() for _, g in rows]
+    langs = np.repeat(np.arange(len(data)), [len(rows) for rows, _ in data.values()])
+    span, pos, _ = _boundaries(enc, _prefix(ctx.tokenizer))
+    n = len(golds)
+    gold_n = np.fromiter(map(len, golds), dtype=np.int64, count=n)
+    gold_word = np.repeat(np.arange(n, dtype=np.int64), gold_n)
+    gold_pos = np.fromiter((p for g in golds for p in g), dtype=np.int64, count=int(gold_n.sum()))
+    width = int(max(pos.max(initial=0), gold_pos.max(initial=0))) + 1
+    is_gold = np.isin(span * width + pos, np.unique(gold_word * width + gold_pos))
+    tp = np.bincount(span, weights=is_gold, minlength=n)
+    pred = np.bincount(span, minlength=n).astype(np.float64)
+    # gold counts every listed offset (as before); true positives count distinct boundaries
+    gold = np.bincount(gold_word, minlength=n).astype(np.float64)
+    return {"data": data, "tp": tp, "pred": pred, "gold": gold, "lang": langs}
+
+
+register_probe(
+    Probe(
+        "sigmorphon",
+        _sigmorphon_texts,
+        _sigmorphon_finish,
+        groups=lambda r: [(("sigmorphon", "all"), len(r["tp"]))] if r else [],
+    ),
+    ["morph_boundary_precision", "morph_boundary_recall", "morph_boundary_f1"],
+)
+
+
+def _prf(ctx: EvalContext) -> dict | None:
+    return probe_result(ctx, "sigmorphon")
 
 
 def _boundary_metric(ctx: EvalContext, name: str, kind: str) -> MetricResult:

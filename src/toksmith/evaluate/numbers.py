@@ -17,16 +17,23 @@ run per digit (ratio of totals). The same is measured on the corpus's own digit 
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from toksmith.evaluate.bootstrap import Ratio
-from toksmith.evaluate.encoded import Encoded, TextCorpus, encode_corpus
-from toksmith.evaluate.registry import EvalContext, MetricResult, register
+from toksmith.evaluate.encoded import Encoded
+from toksmith.evaluate.registry import EvalContext, MetricResult, Probe, probe_result, register, register_probe
 
-__all__ = ["LENGTHS", "PATTERNS", "classify_split", "parts_of", "place_value_counts", "probe_numbers"]
+__all__ = [
+    "LENGTHS",
+    "PATTERNS",
+    "DigitTally",
+    "classify_split",
+    "parts_of",
+    "place_value_counts",
+    "probe_numbers",
+]
 
 LENGTHS = tuple(range(1, 13))
 PROBES_PER_LENGTH = 100
@@ -90,84 +97,153 @@ def place_value_counts(length: int, boundaries: list[int]) -> tuple[int, int, in
     return len(gold & pred), len(pred), len(gold)
 
 
-def _splits(enc: Encoded, starts: np.ndarray, ends: np.ndarray) -> tuple[list[list[int]], np.ndarray]:
+def _classify(
+    lengths: np.ndarray, span: np.ndarray, pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised `classify_split` and `place_value_counts` of numbers cut at (span, pos) boundaries.
+
+    Returns (pattern index into PATTERNS, true positives, predicted, gold) per number.
+    """
+    n = len(lengths)
+    if len(span):
+        new = np.ones(len(span), dtype=bool)  # zero-length tokens repeat a boundary: count it once
+        new[1:] = (span[1:] != span[:-1]) | (pos[1:] != pos[:-1])
+        span, pos = span[new], pos[new]
+    nb = np.bincount(span, minlength=n)
+    length = lengths[span]
+    tp = np.bincount(span, weights=(length - pos) % 3 == 0, minlength=n).astype(np.int64)
+    l2r = np.bincount(span, weights=pos % 3 == 0, minlength=n).astype(np.int64)
+    gold = (lengths - 1) // 3
+    is_r2l = (tp == nb) & (nb == gold)
+    is_l2r = (l2r == nb) & (nb == gold)
+    code = np.full(n, PATTERNS.index("other"), dtype=np.int64)
+    code[is_l2r] = PATTERNS.index("l2r")
+    code[is_r2l] = PATTERNS.index("r2l")
+    code[is_l2r & is_r2l] = PATTERNS.index("l2r=r2l")
+    code[nb == 0] = PATTERNS.index("whole")
+    code[nb == lengths - 1] = PATTERNS.index("single")
+    return code, tp, nb, gold
+
+
+def _first_seen(codes: np.ndarray, order: list[int]) -> None:
+    """Append to `order` the codes not in it yet, in the order they first occur (Counter's order)."""
+    u, first = np.unique(codes, return_index=True)
+    for c in u[np.argsort(first, kind="stable")].tolist():
+        if c not in order:
+            order.append(c)
+
+
+def _long_shares(counts: np.ndarray, order: list[int]) -> tuple[str | None, dict[str, float]]:
+    """(dominant pattern, shares) of numbers of 4+ digits whose length is not a multiple of 3."""
+    total = int(counts.sum())
+    if not total:
+        return None, {}
+    best = max(order, key=lambda c: counts[c])  # the first maximum, as Counter.most_common(1)
+    return PATTERNS[best], {p: int(counts[k]) / total for k, p in enumerate(PATTERNS)}
+
+
+class DigitTally:
+    """How the digit runs of a corpus split, tallied batch by batch (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.numbers = 0
+        self.digits = 0
+        self.tokens = 0
+        self.pv = np.zeros(3, dtype=np.int64)  # true positives, predicted, gold
+        self.long_counts = np.zeros(len(PATTERNS), dtype=np.int64)
+        self.long_order: list[int] = []
+
+    def add(self, enc: Encoded, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Tally the digit runs [starts, ends) (byte offsets) of one encoded batch."""
+        if len(starts) == 0:
+            return
+        lengths = ends - starts
+        code, tp, nb, gold = _classify(lengths, *enc.internal_boundaries(starts, ends))
+        self.numbers += len(lengths)
+        self.digits += int(lengths.sum())
+        self.tokens += int(enc.tokens_in(starts, ends).sum())
+        self.pv += [int(tp.sum()), int(nb.sum()), int(gold.sum())]
+        long = code[(lengths >= 4) & (lengths % 3 != 0)]
+        if len(long):
+            self.long_counts += np.bincount(long, minlength=len(PATTERNS))
+            _first_seen(long, self.long_order)
+
+    def summary(self) -> dict[str, Any] | None:
+        """The `in_corpus` details, or None when the corpus has no digits."""
+        if not self.numbers:
+            return None
+        dominant, shares = _long_shares(self.long_counts, self.long_order)
+        tp, pred, gold = self.pv.tolist()
+        return {
+            "numbers": self.numbers,
+            "digits": self.digits,
+            "tokens_per_digit": float(self.tokens / self.digits),
+            "place_value_f1": float(2 * tp / (pred + gold)) if pred + gold else None,
+            "dominant_pattern_4plus": dominant,
+            "pattern_shares_4plus": shares,
+        }
+
+
+def _probe_texts(ctx: EvalContext) -> list[str]:
+    return [f"{_PREFIX}{n} units." for n in probe_numbers()]
+
+
+def _probe_finish(ctx: EvalContext, enc: Encoded | None) -> dict[str, Any]:
+    assert enc is not None
+    corpus = enc.corpus
+    starts = corpus.doc_start + len(_PREFIX)
+    lengths = corpus.doc_bytes - len(_PREFIX) - len(" units.")
+    ends = starts + lengths
     span, pos = enc.internal_boundaries(starts, ends)
-    out: list[list[int]] = [[] for _ in range(len(starts))]
-    for s, p in zip(span.tolist(), pos.tolist(), strict=True):
-        out[s].append(p)
-    return out, enc.tokens_in(starts, ends)
-
-
-def _analyse(lengths: np.ndarray, splits: list[list[int]], ntok: np.ndarray) -> dict[str, Any]:
-    parts = [parts_of(int(n), b) for n, b in zip(lengths.tolist(), splits, strict=True)]
-    pats = [classify_split(p) for p in parts]
-    pv = np.array(
-        [place_value_counts(int(n), b) for n, b in zip(lengths.tolist(), splits, strict=True)],
-        dtype=np.float64,
-    ).reshape(-1, 3)
+    code, tp, nb, gold = _classify(lengths, span, pos)
+    new = np.ones(len(span), dtype=bool)
+    new[1:] = (span[1:] != span[:-1]) | (pos[1:] != pos[:-1])
+    # each split as a bit mask of its boundaries (probe numbers have at most 12 digits)
+    masks = np.bincount(span[new], weights=np.left_shift(1, pos[new]), minlength=len(lengths)).astype(np.int64)
     heat: list[list[float]] = []
     entropy: dict[int, float] = {}
     for n in LENGTHS:
         idx = np.flatnonzero(lengths == n)
-        c = Counter(pats[i] for i in idx.tolist())
-        heat.append([c[p] / len(idx) if len(idx) else 0.0 for p in PATTERNS])
+        c = np.bincount(code[idx], minlength=len(PATTERNS))
+        heat.append([int(c[k]) / len(idx) if len(idx) else 0.0 for k in range(len(PATTERNS))])
         if len(idx):
-            sc = np.array(list(Counter(parts[i] for i in idx.tolist()).values()), dtype=np.float64)
+            _, first, sc = np.unique(masks[idx], return_index=True, return_counts=True)
+            sc = sc[np.argsort(first, kind="stable")].astype(np.float64)  # first-seen order, as Counter
             q = sc / sc.sum()
             entropy[n] = float(-(q * np.log2(q)).sum()) + 0.0
-    overall = Counter(p for p, n in zip(pats, lengths.tolist(), strict=True) if n >= 4 and n % 3)
-    total = sum(overall.values())
+    sel = (lengths >= 4) & (lengths % 3 != 0)
+    order: list[int] = []
+    _first_seen(code[sel], order)
+    dominant, shares = _long_shares(np.bincount(code[sel], minlength=len(PATTERNS)), order)
     return {
-        "patterns": pats,
-        "pv": pv,
+        "pv": np.stack([tp, nb, gold], axis=1).astype(np.float64),
         "heat": heat,
         "entropy": entropy,
-        "dominant_long": overall.most_common(1)[0][0] if total else None,
-        "shares_long": {p: overall[p] / total for p in PATTERNS} if total else {},
+        "dominant_long": dominant,
+        "shares_long": shares,
+        "ntok": enc.tokens_in(starts, ends),
+        "lengths": lengths,
     }
 
 
+NUMBER_PROBE = register_probe(
+    Probe("numbers", _probe_texts, _probe_finish, groups=lambda r: [(("numbers",), len(r["lengths"]))]),
+    ["number_patterns", "place_value_f1", "number_split_entropy", "tokens_per_digit"],
+)
+
+
 def _numbers(ctx: EvalContext) -> dict[str, Any]:
-    if "numbers" in ctx.cache:
-        return ctx.cache["numbers"]
-    nums = probe_numbers()
-    corpus = TextCorpus.from_texts([f"{_PREFIX}{n} units." for n in nums])
-    enc = encode_corpus(ctx.tokenizer, corpus, chunk_docs=1 << 20)
-    pre = len(_PREFIX)
-    starts = corpus.doc_start + pre
-    lengths = np.array([len(n) for n in nums], dtype=np.int64)
-    splits, ntok = _splits(enc, starts, starts + lengths)
-    probe = _analyse(lengths, splits, ntok)
-    probe["ntok"] = ntok
-    probe["lengths"] = lengths
-    out: dict[str, Any] = {"probe": probe, "in_corpus": None}
-    if ctx.text is not None:
-        s, e = ctx.text.corpus.digit_runs
-        if len(s):
-            cl = e - s
-            csplits, cntok = _splits(ctx.text, s, e)
-            a = _analyse(cl, csplits, cntok)
-            out["in_corpus"] = {
-                "numbers": int(len(s)),
-                "digits": int(cl.sum()),
-                "tokens_per_digit": float(cntok.sum() / cl.sum()),
-                "place_value_f1": _f1(a["pv"]),
-                "dominant_pattern_4plus": a["dominant_long"],
-                "pattern_shares_4plus": a["shares_long"],
-            }
-    ctx.cache["numbers"] = out
-    return out
-
-
-def _f1(pv: np.ndarray) -> float | None:
-    tp, pred, gold = pv.sum(axis=0)
-    return float(2 * tp / (pred + gold)) if pred + gold else None
+    """The probe set's analysis and the corpus's own digit runs (None without a corpus or digits)."""
+    digits = ctx.text.digits if ctx.text is not None else None
+    return {"probe": probe_result(ctx, "numbers"), "in_corpus": digits.summary() if digits else None}
 
 
 _AGG = "probe set: 100 numbers of each length 1-12 in a sentence"
 
 
-@register("number_patterns", family="numbers", unit="share of numbers", aggregation=_AGG, needs="vocab")
+@register(
+    "number_patterns", family="numbers", unit="share of numbers", aggregation=_AGG, needs="vocab", stats=("digits",)
+)
 def number_patterns(ctx: EvalContext) -> MetricResult:
     """How digit strings split (heat map: length x pattern); value: share of 4+ digit numbers grouped r2l."""
     d = _numbers(ctx)
@@ -232,6 +308,7 @@ def number_split_entropy(ctx: EvalContext) -> MetricResult:
     unit="tokens/digit",
     aggregation=_AGG + "; ratio of totals",
     needs="vocab",
+    stats=("digits",),
 )
 def tokens_per_digit(ctx: EvalContext) -> MetricResult:
     """Tokens overlapping a digit string per digit."""

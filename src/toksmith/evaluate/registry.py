@@ -2,8 +2,14 @@
 
 A metric is a small object: a name, a unit, an aggregation, what it needs (`text`: any corpus,
 `parallel`: a parallel corpus, `morphscore` / `sigmorphon2022`: a data folder, `vocab`: nothing but the
-tokenizer) and `compute(ctx) -> MetricResult`. `ctx` carries the shared encodings, so metrics never
-encode the corpus themselves. Each metric can be run and inspected alone:
+tokenizer), the optional statistics it reads from the streamed pass (`stats`: `words`, `word_sample`,
+`digits`, `round_trip`; see `toksmith.evaluate.stream`) and `compute(ctx) -> MetricResult`. `ctx`
+carries the pass's per-document statistics, so metrics never encode the corpus themselves.
+
+Metrics that encode strings of their own (morphology words, number probes, stability variants)
+declare a `Probe`: the runner encodes the probes of a tokenizer together, in one `encode_batch` call,
+the corpus-independent ones in a background thread while the corpus is encoded. Vocabulary-only work
+(`prepare`) runs in that thread too. Each metric can be run and inspected alone:
 
 >>> from toksmith.evaluate.registry import METRICS
 >>> METRICS["bytes_per_token"].unit
@@ -16,21 +22,29 @@ import math
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from toksmith.evaluate.bootstrap import MIN_UNITS, Ratio
-from toksmith.evaluate.encoded import Encoded
+from toksmith.evaluate.encoded import Encoded, encode_groups
 from toksmith.tokenizers.base import Tokenizer
+
+if TYPE_CHECKING:
+    from toksmith.evaluate.stream import TokenStats
 
 __all__ = [
     "METRICS",
     "FAMILIES",
+    "PROBES",
     "EvalContext",
     "Metric",
     "MetricResult",
+    "Probe",
+    "probe_result",
     "register",
+    "register_probe",
+    "run_probes",
     "select_metrics",
     "ratio_result",
 ]
@@ -38,11 +52,11 @@ __all__ = [
 
 @dataclass
 class EvalContext:
-    """What a metric may read: the tokenizer, its shared encodings, and settings."""
+    """What a metric may read: the tokenizer, its statistics from the streamed pass, and settings."""
 
     tokenizer: Tokenizer
-    text: Encoded | None  # the main corpus (or the parallel corpus pooled when no main corpus is given)
-    parallel: Encoded | None
+    text: TokenStats | None  # the main corpus (or the parallel corpus pooled when no main corpus is given)
+    parallel: TokenStats | None
     pivot: str = "eng"
     data_dir: Path | None = None
     cache: dict[str, Any] = field(default_factory=dict)  # per tokenizer, shared between metrics
@@ -113,6 +127,11 @@ class Metric:
     description: str = ""
     #: runs after the bootstrap, with this tokenizer's results (e.g. Gini from premium replicates)
     after_bootstrap: Callable[[MetricResult, dict[str, MetricResult]], None] | None = None
+    #: optional statistics of the streamed pass it reads (`toksmith.evaluate.stream.OPTIONAL_STATS`)
+    stats: tuple[str, ...] = ()
+    #: vocabulary-only work worth doing ahead, in the background, while the corpus is encoded
+    prepare: Callable[[Tokenizer], None] | None = None
+    module: str = ""
 
     def result(self, value: float | None, **kw: Any) -> MetricResult:
         return MetricResult(self.name, value, self.unit, self.aggregation, **kw)
@@ -131,6 +150,8 @@ def register(
     needs: str = "text",
     description: str = "",
     after_bootstrap: Callable[[MetricResult, dict[str, MetricResult]], None] | None = None,
+    stats: tuple[str, ...] = (),
+    prepare: Callable[[Tokenizer], None] | None = None,
 ) -> Callable[[Callable[[EvalContext], MetricResult]], Callable[[EvalContext], MetricResult]]:
     """Decorator adding a compute function to the registry under `name`."""
 
@@ -144,6 +165,9 @@ def register(
             fn,
             description or (fn.__doc__ or "").strip(),
             after_bootstrap,
+            stats,
+            prepare,
+            fn.__module__.rsplit(".", 1)[-1],
         )
         FAMILIES.setdefault(family, []).append(name)
         return fn
@@ -155,7 +179,7 @@ def select_metrics(names: Iterable[str] | None) -> list[Metric]:
     """Metrics named directly or through their family (`compression`, `numbers`, ...); None = all."""
     _load_all()
     if names is None:
-        return list(METRICS.values())
+        return _ordered(METRICS.values())
     out: dict[str, Metric] = {}
     for n in names:
         n = n.strip()
@@ -171,7 +195,80 @@ def select_metrics(names: Iterable[str] | None) -> list[Metric]:
 
             known = ", ".join(sorted(FAMILIES)) + "; " + ", ".join(sorted(METRICS))
             raise ToksmithError(f"unknown metric '{n}'; known families and metrics: {known}")
-    return [m for m in METRICS.values() if m.name in out]
+    return _ordered(m for m in METRICS.values() if m.name in out)
+
+
+#: the order of metrics in results and tables: by module, then as each module defines them
+_MODULES = (
+    "compression",
+    "consistency",
+    "entropy",
+    "fertility",
+    "morphology",
+    "numbers",
+    "parallel",
+    "speed",
+    "vocabulary",
+)
+
+
+def _ordered(metrics: Iterable[Metric]) -> list[Metric]:
+    rank = {m: i for i, m in enumerate(_MODULES)}
+    return sorted(metrics, key=lambda m: rank.get(m.module, len(rank)))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Strings a metric family encodes apart from the corpus, and what it keeps of their encoding.
+
+    `texts(ctx)` gives the strings (None: nothing to probe, e.g. no data folder); the runner encodes
+    the strings of all of a tokenizer's probes in one `encode_batch` call and stores
+    `finish(ctx, encoding or None)` in `ctx.cache[key]`. `after_corpus` probes read the corpus's
+    statistics (its word sample) and run after the pass; the others run while the corpus is encoded.
+    """
+
+    key: str
+    texts: Callable[[EvalContext], list[str] | None]
+    finish: Callable[[EvalContext, Encoded | None], Any]
+    after_corpus: bool = False
+    #: the bootstrap groups (and unit counts) the metrics will resample for a finished result, so that
+    #: their resample weights can be built ahead
+    groups: Callable[[Any], list[tuple[Hashable, int]]] | None = None
+
+
+PROBES: dict[str, Probe] = {}
+#: metric name -> keys of the probes it reads
+PROBES_OF: dict[str, tuple[str, ...]] = {}
+
+
+def register_probe(probe: Probe, metrics: Iterable[str]) -> Probe:
+    """Add `probe` to the registry as read by `metrics`."""
+    PROBES[probe.key] = probe
+    for m in metrics:
+        PROBES_OF[m] = (*PROBES_OF.get(m, ()), probe.key)
+    return probe
+
+
+def run_probes(
+    ctx: EvalContext, keys: Iterable[str], extra: list[str] | None = None
+) -> Encoded | None:
+    """Encode the probes `keys` not yet in `ctx.cache` (and `extra` texts) in ONE encode_batch call.
+
+    Returns the encoding of `extra` (None when not given)."""
+    todo = [PROBES[k] for k in dict.fromkeys(keys) if k not in ctx.cache]
+    texts = [p.texts(ctx) for p in todo]
+    groups = [t or [] for t in texts] + ([extra] if extra is not None else [])
+    encs = encode_groups(ctx.tokenizer, groups) if any(groups) else [None] * len(groups)
+    for p, t, e in zip(todo, texts, encs, strict=False):
+        ctx.cache[p.key] = p.finish(ctx, e if t is not None else None)
+    return encs[-1] if extra is not None else None
+
+
+def probe_result(ctx: EvalContext, key: str) -> Any:
+    """The finished probe `key` for this context's tokenizer (encoded now if the runner has not)."""
+    if key not in ctx.cache:
+        run_probes(ctx, [key])
+    return ctx.cache[key]
 
 
 def _load_all() -> None:
@@ -190,7 +287,7 @@ def _load_all() -> None:
 
 def ratio_result(
     metric_name: str,
-    enc: Encoded,
+    enc: TokenStats,
     num: np.ndarray,
     den: np.ndarray,
     *,

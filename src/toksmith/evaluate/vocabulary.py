@@ -10,6 +10,7 @@ are `byte`.
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from functools import cache
 
 import numpy as np
@@ -87,15 +88,67 @@ _SCRIPTS_CACHE: dict[str, dict[str, int]] = {}
 
 
 def vocab_scripts(vocab: Vocab) -> dict[str, int]:
-    """Text tokens per script/category, most common first."""
+    """Text tokens per script/category, most common first (`token_category` of every text token, vectorised)."""
     key = vocab.fingerprint
     if key not in _SCRIPTS_CACHE:
-        counts: dict[str, int] = {}
-        for i in vocab.text_ids.tolist():
-            cat = token_category(vocab.tokens[i], int(vocab.kinds[i]))
-            counts[cat] = counts.get(cat, 0) + 1
+        ids = vocab.text_ids
+        toks = [vocab.tokens[i] for i in ids.tolist()]
+        n = len(toks)
+        lens = np.fromiter(map(len, toks), dtype=np.int64, count=n)
+        bounds = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=bounds[1:])
+        buf = np.frombuffer(b"".join(toks), dtype=np.uint8)
+        cats = np.full(n, None, dtype=object)
+        is_byte = vocab.kinds[ids] == TokenKind.BYTE
+        cats[is_byte] = "byte"
+        high = _segment_sums((buf >= 0x80).astype(np.int64), bounds)
+        letters = _segment_sums(((buf | 0x20) - np.uint8(ord("a")) < 26).astype(np.int64), bounds)
+        ascii_tok = ~is_byte & (high == 0)
+        cats[ascii_tok & (letters > 0)] = "Latin"
+        rest = np.flatnonzero(ascii_tok & (letters == 0))
+        text = ~is_byte & (high > 0)
+        partial = vocab.partial_utf8[ids]
+        cats[text & partial] = "partial-utf8"
+        valid = np.flatnonzero(text & ~partial)
+        if len(valid):
+            vb = bounds[valid]
+            ve = bounds[valid + 1]
+            joined = b"".join(toks[i] for i in valid.tolist())
+            cp = np.frombuffer(joined.decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+            vbuf = np.frombuffer(joined, dtype=np.uint8)
+            starts_char = (vbuf & 0xC0) != 0x80
+            nchar = _segment_sums(starts_char.astype(np.int64), np.concatenate(([0], np.cumsum(ve - vb))))
+            uniq, inv = np.unique(cp, return_inverse=True)
+            names: list[str] = []
+            index: dict[str, int] = {}
+            sid = np.empty(len(uniq), dtype=np.int64)
+            for k, c in enumerate(uniq.tolist()):
+                sc = script_of_char(chr(c))
+                if sc is None:
+                    sid[k] = -1
+                else:
+                    sid[k] = index.setdefault(sc, len(names))
+                    if sid[k] == len(names):
+                        names.append(sc)
+            per = sid[inv]
+            first = np.concatenate(([0], np.cumsum(nchar)[:-1]))
+            hi = np.maximum.reduceat(per, first)
+            lo = np.minimum.reduceat(np.where(per < 0, len(names) + 1, per), first)
+            single = (hi >= 0) & (lo == hi)
+            cats[valid[single]] = np.array(names + [""], dtype=object)[hi[single]]
+            cats[valid[(hi >= 0) & (lo != hi)]] = "mixed"
+            rest = np.concatenate((rest, valid[hi < 0]))
+        for i in rest.tolist():
+            cats[i] = token_category(toks[i], int(vocab.kinds[ids[i]]))
+        counts = Counter(cats.tolist())
         _SCRIPTS_CACHE[key] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return _SCRIPTS_CACHE[key]
+
+
+def _segment_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    cum = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=cum[1:])
+    return cum[bounds[1:]] - cum[bounds[:-1]]
 
 
 def _show(vocab: Vocab, ids: np.ndarray, k: int = 12) -> list[str]:
@@ -181,6 +234,7 @@ def partial_utf8_tokens(ctx: EvalContext) -> MetricResult:
     unit="share of text tokens",
     aggregation="count over the vocabulary",
     needs="vocab",
+    prepare=lambda tok: vocab_scripts(tok.vocab),
 )
 def script_shares(ctx: EvalContext) -> MetricResult:
     """Shares of the vocabulary's text tokens by script or category."""

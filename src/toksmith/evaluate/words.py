@@ -15,12 +15,12 @@ run is one word, `don't`, `U.S.A` and `3.14` are one word each.
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 
 import numpy as np
 import regex
 
-__all__ = ["word_spans", "word_spans_reference", "codepoints"]
+__all__ = ["word_spans", "word_spans_of", "word_spans_reference", "codepoints"]
 
 # Word_Break classes; 0 is Other.
 _CLASSES = (
@@ -66,32 +66,120 @@ _CLASSES = (
     WSEGSPACE,
 ) = range(len(_CLASSES))
 _MAX_CP = 0x110000
+_PAGE_BITS = 10  # tables are filled lazily, 1024 code points at a time, for the pages a text uses
+_K = len(_CLASSES)
+_PICT = 32  # flag bits next to the Word_Break class (bits 0-4) in the property table
+_ALNUM = 64
+_EFZ_BIT = 128  # Extend, Format or ZWJ (WB4)
 
 
-@cache
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Word_Break class, Extended_Pictographic, is letter-or-number) for every code point."""
-    cps = np.arange(_MAX_CP, dtype=np.uint32)
-    cps[0xD800:0xE000] = 0x20  # lone surrogates cannot be encoded; they get a space's class below
-    every = cps.tobytes().decode("utf-32-le")
-    wb = np.zeros(_MAX_CP, dtype=np.uint8)
-    for k, name in enumerate(_CLASSES[1:], start=1):
-        for m in regex.finditer(r"\p{Word_Break=" + name + "}+", every):
-            wb[m.start() : m.end()] = k
-    pict = np.zeros(_MAX_CP, dtype=bool)
-    for m in regex.finditer(r"\p{Extended_Pictographic}+", every):
-        pict[m.start() : m.end()] = True
-    alnum = np.zeros(_MAX_CP, dtype=bool)
-    for m in regex.finditer(r"[\p{L}\p{N}]+", every):
-        alnum[m.start() : m.end()] = True
-    wb[0xD800:0xE000] = OTHER
-    alnum[0xD800:0xE000] = False
-    return wb, pict, alnum
+class _Props:
+    """Word_Break class | Extended_Pictographic | letter-or-number of every code point, filled by page."""
+
+    def __init__(self) -> None:
+        self.table = np.zeros(_MAX_CP, dtype=np.uint8)
+        self.filled = np.zeros(_MAX_CP >> _PAGE_BITS, dtype=bool)
+        self.lock = threading.Lock()
+        self.ascii_table: bytes | None = None
+        self.patterns = [(k, regex.compile(r"\p{Word_Break=" + name + "}+")) for k, name in enumerate(_CLASSES)][1:]
+        self.patterns.append((_PICT, regex.compile(r"\p{Extended_Pictographic}+")))
+        self.patterns.append((_ALNUM, regex.compile(r"[\p{L}\p{N}]+")))
+
+    def of(self, cp: np.ndarray) -> np.ndarray:
+        """Property bytes of the code points `cp`, computing the pages not seen before."""
+        top = int(cp.max()) >> _PAGE_BITS if len(cp) else 0
+        if top < 16:  # Latin, Greek, Cyrillic, ... : fill the few low pages rather than find the used ones
+            pages = np.arange(top + 1)
+        else:
+            pages = np.flatnonzero(np.bincount(cp >> _PAGE_BITS, minlength=len(self.filled)))
+        self.ensure(pages[~self.filled[pages]])
+        return self.table[cp]
+
+    def ensure(self, pages: np.ndarray) -> None:
+        if len(pages):
+            with self.lock:
+                for p in pages.tolist():
+                    if not self.filled[p]:
+                        self._fill(p)
+
+    def of_ascii(self, data: bytes) -> np.ndarray:
+        """Property bytes of ASCII text, by byte translation."""
+        self.ensure(np.zeros(1, dtype=np.int64))
+        if self.ascii_table is None:
+            self.ascii_table = self.table[:256].tobytes()
+        return np.frombuffer(data.translate(self.ascii_table), dtype=np.uint8)
+
+    def _fill(self, page: int) -> None:
+        lo = page << _PAGE_BITS
+        cps = np.arange(lo, lo + (1 << _PAGE_BITS), dtype=np.uint32)
+        surrogate = (cps >= 0xD800) & (cps < 0xE000)
+        cps[surrogate] = 0x20  # lone surrogates cannot be encoded; they are Other below
+        text = cps.tobytes().decode("utf-32-le")
+        out = np.zeros(len(cps), dtype=np.uint8)
+        for bits, pat in self.patterns:
+            for m in pat.finditer(text):
+                if bits < _PICT:
+                    out[m.start() : m.end()] = bits
+                else:
+                    out[m.start() : m.end()] |= bits
+        out[surrogate] = OTHER
+        out[_EFZ[out]] |= _EFZ_BIT
+        self.table[lo : lo + len(out)] = out
+        self.filled[page] = True
+
+
+_PROPS: _Props | None = None
+
+
+def _props() -> _Props:
+    global _PROPS
+    if _PROPS is None:
+        _PROPS = _Props()
+    return _PROPS
+
+
+def reset_tables() -> None:
+    """Forget the property tables (benchmarks use it to time a cold start)."""
+    global _PROPS
+    _PROPS = None
 
 
 def codepoints(text: str) -> np.ndarray:
     """Shape (len(text),) uint32 code points (lone surrogates become U+FFFD)."""
     return np.frombuffer(text.encode("utf-32-le", errors="replace"), dtype=np.uint32)
+
+
+def _pair_table() -> np.ndarray:
+    """(L, R) class pair -> 0 break, 1 no break, 2 depends on the neighbours (WB3d, WB6-7c, WB11-12), 3 RI pair."""
+    t = np.zeros((_K, _K), dtype=np.uint8)
+    ahl = (ALETTER, HEBREW)
+    mid_let = (MIDLETTER, MIDNUMLET, SQ)
+    mid_num = (MIDNUM, MIDNUMLET, SQ)
+    cond = [(WSEGSPACE, WSEGSPACE), (HEBREW, DQ), (DQ, HEBREW)]  # WB3d, WB7b, WB7c
+    cond += [(a, m) for a in ahl for m in mid_let] + [(m, a) for a in ahl for m in mid_let]  # WB6, WB7
+    cond += [(m, NUMERIC) for m in mid_num] + [(NUMERIC, m) for m in mid_num]  # WB11, WB12
+    for a, b in cond:
+        t[a, b] = 2
+    always = [(CR, LF), (HEBREW, SQ), (NUMERIC, NUMERIC), (KATAKANA, KATAKANA)]  # WB3, WB7a, WB8, WB13
+    always += [(a, b) for a in ahl for b in ahl]  # WB5
+    always += [(a, NUMERIC) for a in ahl] + [(NUMERIC, a) for a in ahl]  # WB9, WB10
+    always += [(a, EXTENDNUMLET) for a in (ALETTER, HEBREW, NUMERIC, KATAKANA, EXTENDNUMLET)]  # WB13a
+    always += [(EXTENDNUMLET, b) for b in (ALETTER, HEBREW, NUMERIC, KATAKANA)]  # WB13b
+    for a, b in always:
+        t[a, b] = 1
+    t[RI, RI] = 3  # WB15/16
+    for nl in (CR, LF, NEWLINE):  # WB3a/WB3b: always break around newlines (except CR LF, WB3)
+        t[nl, :] = 0
+        t[:, nl] = 0
+    t[CR, LF] = 1
+    return t.ravel()
+
+
+_PAIRS = _pair_table()
+_EFZ = np.zeros(256, dtype=bool)
+_EFZ[[EXTEND, FORMAT, ZWJ]] = True
+_NEWLINE = np.zeros(256, dtype=bool)
+_NEWLINE[[CR, LF, NEWLINE]] = True
 
 
 def _isin(a: np.ndarray, *classes: int) -> np.ndarray:
@@ -101,72 +189,75 @@ def _isin(a: np.ndarray, *classes: int) -> np.ndarray:
     return m
 
 
-def word_boundaries(cp: np.ndarray) -> np.ndarray:
-    """Shape (n + 1,) bool: True where UAX #29 puts a word boundary before position i (and at both ends)."""
-    n = len(cp)
+def _conditional(s: np.ndarray, j: np.ndarray, adjacent: np.ndarray | None) -> np.ndarray:
+    """No-break of the pairs (s[j], s[j+1]) whose rule reads a neighbour (WB3d, WB6, WB7, WB7b/c, WB11/12)."""
+    m = len(s)
+    L, R = s[j], s[j + 1]
+    LL = np.where(j >= 1, s[np.maximum(j - 1, 0)], OTHER)
+    RR = np.where(j + 2 < m, s[np.minimum(j + 2, m - 1)], OTHER)
+    ahl_L, ahl_R = _isin(L, ALETTER, HEBREW), _isin(R, ALETTER, HEBREW)
+    x = (L == WSEGSPACE) & (R == WSEGSPACE) & (True if adjacent is None else adjacent[j])  # WB3d
+    x |= ahl_L & _isin(R, MIDLETTER, MIDNUMLET, SQ) & _isin(RR, ALETTER, HEBREW)  # WB6
+    x |= _isin(LL, ALETTER, HEBREW) & _isin(L, MIDLETTER, MIDNUMLET, SQ) & ahl_R  # WB7
+    x |= (L == HEBREW) & (R == DQ) & (RR == HEBREW)  # WB7b
+    x |= (LL == HEBREW) & (L == DQ) & (R == HEBREW)  # WB7c
+    x |= (LL == NUMERIC) & _isin(L, MIDNUM, MIDNUMLET, SQ) & (R == NUMERIC)  # WB11
+    x |= (L == NUMERIC) & _isin(R, MIDNUM, MIDNUMLET, SQ) & (RR == NUMERIC)  # WB12
+    return x
+
+
+def _boundaries(props: np.ndarray) -> np.ndarray:
+    n = len(props)
     out = np.ones(n + 1, dtype=bool)
     if n == 0:
         return out
-    wbt, pictt, _ = _tables()
-    wb = wbt[cp]
-    newline = _isin(wb, CR, LF, NEWLINE)
-    efz = _isin(wb, EXTEND, FORMAT, ZWJ)
-    prev_newline = np.zeros(n, dtype=bool)
-    prev_newline[1:] = newline[:-1]
-    prev_newline[0] = True  # sot
-    # WB4: Extend/Format/ZWJ attach to what precedes them, except right after sot or a newline.
-    skel_mask = ~efz | prev_newline
-    skel = np.flatnonzero(skel_mask)
-    s = wb[skel]
-    m = len(skel)
+    wb = props & 31
+    skel: np.ndarray | None = None
+    adjacent: np.ndarray | None = None
+    if props.max() >= _EFZ_BIT:
+        efz = (props & _EFZ_BIT) > 0
+        # WB4: Extend/Format/ZWJ attach to what precedes them, except right after sot or a newline.
+        prev_newline = np.empty(n, dtype=bool)
+        prev_newline[0] = True
+        prev_newline[1:] = _NEWLINE[wb[:-1]]
+        skel = np.flatnonzero(~efz | prev_newline)
+        s = wb[skel]
+        adjacent = skel[1:] - skel[:-1] == 1
+    else:
+        s = wb
+    m = len(s)
     nobreak = np.zeros(m, dtype=bool)  # index j: no boundary before skeleton char j
     if m > 1:
-        L, R = s[:-1], s[1:]
-        LL = np.full(m - 1, OTHER, dtype=np.uint8)
-        LL[1:] = s[:-2]
-        RR = np.full(m - 1, OTHER, dtype=np.uint8)
-        RR[:-1] = s[2:]
-        ahl_L, ahl_R = _isin(L, ALETTER, HEBREW), _isin(R, ALETTER, HEBREW)
-        ahl_LL, ahl_RR = _isin(LL, ALETTER, HEBREW), _isin(RR, ALETTER, HEBREW)
-        mid_let_R = _isin(R, MIDLETTER, MIDNUMLET, SQ)
-        mid_let_L = _isin(L, MIDLETTER, MIDNUMLET, SQ)
-        mid_num_R = _isin(R, MIDNUM, MIDNUMLET, SQ)
-        mid_num_L = _isin(L, MIDNUM, MIDNUMLET, SQ)
-        num_L, num_R = L == NUMERIC, R == NUMERIC
-        adjacent = skel[1:] - skel[:-1] == 1
-        x = (L == CR) & (R == LF)  # WB3
-        x |= (L == WSEGSPACE) & (R == WSEGSPACE) & adjacent  # WB3d
-        x |= ahl_L & ahl_R  # WB5
-        x |= ahl_L & mid_let_R & ahl_RR  # WB6
-        x |= ahl_LL & mid_let_L & ahl_R  # WB7
-        x |= (L == HEBREW) & (R == SQ)  # WB7a
-        x |= (L == HEBREW) & (R == DQ) & (RR == HEBREW)  # WB7b
-        x |= (LL == HEBREW) & (L == DQ) & (R == HEBREW)  # WB7c
-        x |= num_L & num_R  # WB8
-        x |= ahl_L & num_R  # WB9
-        x |= num_L & ahl_R  # WB10
-        x |= (LL == NUMERIC) & mid_num_L & num_R  # WB11
-        x |= num_L & mid_num_R & (RR == NUMERIC)  # WB12
-        x |= (L == KATAKANA) & (R == KATAKANA)  # WB13
-        x |= _isin(L, ALETTER, HEBREW, NUMERIC, KATAKANA, EXTENDNUMLET) & (R == EXTENDNUMLET)  # WB13a
-        x |= (L == EXTENDNUMLET) & _isin(R, ALETTER, HEBREW, NUMERIC, KATAKANA)  # WB13b
-        # WB3c: ZWJ x Extended_Pictographic (raw neighbours).
-        raw_prev = wb[skel[1:] - 1]
-        x |= (raw_prev == ZWJ) & pictt[cp[skel[1:]]]
-        # WB15/16: Regional indicators pair up from the start of each run.
-        ri = s == RI
-        if ri.any():
-            run_start = ri & ~np.concatenate(([False], ri[:-1]))
-            idx = np.arange(m)
-            last_start = np.maximum.accumulate(np.where(run_start, idx, 0))
-            pos_in_run = idx - last_start
-            x |= ri[:-1] & ri[1:] & (pos_in_run[1:] % 2 == 1)
-        # WB3a/WB3b: always break after and before newlines.
-        x &= ~(_isin(L, CR, LF, NEWLINE) | _isin(R, CR, LF, NEWLINE)) | ((L == CR) & (R == LF))
+        idx = s[:-1].astype(np.uint16) * _K
+        idx += s[1:]
+        code = _PAIRS[idx]
+        x = code == 1
+        special = np.flatnonzero(code >= 2)
+        if len(special):
+            cond = special[code[special] == 2]
+            if len(cond):
+                x[cond] = _conditional(s, cond, adjacent)
+            if len(cond) < len(special):  # WB15/16: Regional indicators pair up from the start of each run
+                ri = s == RI
+                run_start = ri & ~np.concatenate(([False], ri[:-1]))
+                pos = np.arange(m)
+                pos_in_run = pos - np.maximum.accumulate(np.where(run_start, pos, 0))
+                x |= ri[:-1] & ri[1:] & (pos_in_run[1:] % 2 == 1)
+        if skel is not None:
+            # WB3c: ZWJ x Extended_Pictographic (raw neighbours).
+            x |= (wb[skel[1:] - 1] == ZWJ) & ((props[skel[1:]] & _PICT) > 0)
         nobreak[1:] = x
-    out[1:n] = False
-    out[skel[1:]] = ~nobreak[1:]
+    if skel is None:
+        out[1:n] = ~nobreak[1:]
+    else:
+        out[1:n] = False
+        out[skel[1:]] = ~nobreak[1:]
     return out
+
+
+def word_boundaries(cp: np.ndarray) -> np.ndarray:
+    """Shape (n + 1,) bool: True where UAX #29 puts a word boundary before position i (and at both ends)."""
+    return _boundaries(_props().of(cp)) if len(cp) else np.ones(1, dtype=bool)
 
 
 def word_spans(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,13 +267,25 @@ def word_spans(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> s.tolist(), e.tolist()
     ([0, 5, 11], [4, 9, 13])
     """
-    n = len(cp)
+    return _spans(_props().of(cp))
+
+
+def word_spans_of(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """`word_spans(codepoints(text))`, faster for ASCII text."""
+    if text.isascii():
+        return _spans(_props().of_ascii(text.encode("ascii")))
+    return word_spans(codepoints(text))
+
+
+def _spans(props: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = len(props)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    bounds = np.flatnonzero(word_boundaries(cp))
+    bounds = np.flatnonzero(_boundaries(props))
+    alnum = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum((props & _ALNUM) > 0, out=alnum[1:])
     starts, ends = bounds[:-1], bounds[1:]
-    alnum = _tables()[2][cp].astype(np.int64)
-    has = np.add.reduceat(alnum, starts) > 0
+    has = alnum[ends] > alnum[starts]
     return starts[has].astype(np.int64), ends[has].astype(np.int64)
 
 
