@@ -190,10 +190,10 @@ class EvalResults:
 
         names = [t["name"] for t in self.tokenizers]
         t = Table(title="toksmith eval", show_lines=False)
-        t.add_column("metric")
-        t.add_column("unit", style="dim")
+        t.add_column("metric", no_wrap=True)
+        t.add_column("unit", style="dim", max_width=16)
         for n in names:
-            t.add_column(n, justify="right")
+            t.add_column(n, justify="right", min_width=9)
         for m in self.metrics:
             cells = []
             any_value = False
@@ -203,7 +203,8 @@ class EvalResults:
                     cells.append("-")
                     continue
                 any_value = True
-                cells.append(_fmt(r.value) + (f" [{_fmt(r.ci[0])}, {_fmt(r.ci[1])}]" if r.ci else ""))
+                ci = f"\n[dim][{_fmt(r.ci[0])}, {_fmt(r.ci[1])}][/]" if r.ci and r.ci[0] != r.ci[1] else ""
+                cells.append(_fmt(r.value) + ci)
             if any_value:
                 t.add_row(m.name, m.unit, *cells)
         return t
