@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe, tiny_gemma3, tiny_llama
+
 from toksmith.bridge import EOT, ByteLM
 from toksmith.bridge.canonical import MAX_COMPLETIONS, _completions, _pending_char
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from tests.conftest import REPO
+
 from toksmith.errors import MissingDependencyError, ModelLoadError
 
 
@@ -73,8 +73,8 @@ def test_missing_dependency_error_names_the_extra():
 def test_sliding_window_score_equals_one_pass_when_text_fits(tmp_path):
     """With a window longer than the text, windowed scoring is the plain log-likelihood."""
     import torch
-
     from tests.bridge.tiny import byte_level_bpe, tiny_llama
+
     from toksmith.lm import score_text
 
     lm = tiny_llama(byte_level_bpe(tmp_path))

@@ -126,13 +126,12 @@ class GenerateResult:
     model: str
     prompt: bytes
     output: bytes
-    forwards: int
     seconds: float
 
     def to_dict(self) -> dict:
         return {"model": self.model, "prompt": self.prompt.decode("utf-8", "replace"),
                 "output": self.output.decode("utf-8", "replace"), "output_bytes_hex": self.output.hex(),
-                "forwards": self.forwards, "seconds": self.seconds}
+                "seconds": self.seconds}
 
 
 def run_generate(
@@ -152,5 +151,5 @@ def run_generate(
     t0 = time.perf_counter()
     out = generate_bytes(model, prompt.encode("utf-8"), max_bytes=max_bytes, temperature=temperature, seed=seed,
                          on_byte=on_byte)
-    return GenerateResult(model=model.name, prompt=prompt.encode("utf-8"), output=out, forwards=0,
+    return GenerateResult(model=model.name, prompt=prompt.encode("utf-8"), output=out,
                           seconds=time.perf_counter() - t0)

@@ -1,0 +1,83 @@
+"""ByteLM cost: forward passes per byte and bytes per second, next to token-level scoring (the peer).
+
+Held-out English: the last --bytes bytes of ../shared/data/english/inaugural.txt (cut to a character
+boundary). For each model: ByteLM over every byte (exact next-byte distributions, end-of-text
+included), then plain token-level scoring of the same text (one forward). Also reports BPB both ways
+and the mass on non-canonical continuations (1 - normaliser per step).
+Writes benchmarks/out/bytelm_speed.json.
+
+    PYTHONPATH=src python benchmarks/bytelm_speed.py --models smollm2 gemma3 --bytes 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data"
+
+
+def held_out_english(n: int) -> bytes:
+    data = (DATA / "english" / "inaugural.txt").read_bytes()[-4 * n:]
+    text = data.decode("utf-8", "ignore")
+    text = text[text.index(" ") + 1:]
+    return text.encode("utf-8")[-n:].decode("utf-8", "ignore").encode("utf-8")
+
+
+def main() -> None:
+    import torch
+
+    from toksmith.bridge import ByteLM, score_bytes
+    from toksmith.io import atomic_write_text
+    from toksmith.lm import load_lm, score_text
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", nargs="+", default=["smollm2", "gemma3"])
+    ap.add_argument("--bytes", type=int, default=100)
+    ap.add_argument("--tail-mass", type=float, default=1e-6)
+    ap.add_argument("--device", default=None)
+    args = ap.parse_args()
+    text = held_out_english(args.bytes)
+    rows = []
+    for name in args.models:
+        lm = load_lm(name, device=args.device)
+        blm = ByteLM(lm, tail_mass=args.tail_mass)
+        blm.canon.start_mask()  # one-off per tokenizer, reported separately
+        t0 = time.perf_counter()
+        sc = score_bytes(blm, text, with_end=True)
+        byte_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        bits, ntok = score_text(lm, text.decode("utf-8"), window=1024, stride=512)
+        if lm.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        tok_s = time.perf_counter() - t0
+        norms = sc.normalisers
+        rows.append({
+            "model": name, "device": lm.device, "bytes": len(text), "tokens": ntok, "tail_mass": args.tail_mass,
+            "bytelm_seconds": byte_s, "bytelm_bytes_per_second": len(text) / byte_s,
+            "forwards_per_byte": sc.forwards / len(text), "bytelm_bpb": sc.bits_per_byte,
+            "token_level_seconds": tok_s, "token_level_bytes_per_second": len(text) / tok_s,
+            "token_level_bpb": bits / len(text), "slowdown_vs_token_level": byte_s / tok_s,
+            "noncanonical_mass_mean": 1 - sum(norms) / len(norms), "noncanonical_mass_max": 1 - min(norms),
+            "sum_minus_log_normaliser_bits_per_byte": -sum(map(math.log, norms)) / math.log(2) / len(text),
+        })
+    out = {"text": text.decode("utf-8"), "machine": platform.node(), "cpu_threads": torch.get_num_threads(),
+           "results": rows}
+    (HERE / "out").mkdir(exist_ok=True)
+    atomic_write_text(HERE / "out" / "bytelm_speed.json", json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    print(f"{'model':10} {'device':6} {'bytes':>5} {'fwd/B':>6} {'ByteLM B/s':>10} {'token B/s':>10} "
+          f"{'slowdown':>8} {'BPB byte':>8} {'BPB tok':>8} {'noncanon mean':>13} {'max':>8}")
+    for r in rows:
+        print(f"{r['model']:10} {r['device']:6} {r['bytes']:5d} {r['forwards_per_byte']:6.3f} "
+              f"{r['bytelm_bytes_per_second']:10.3f} {r['token_level_bytes_per_second']:10.1f} "
+              f"{r['slowdown_vs_token_level']:7.0f}x {r['bytelm_bpb']:8.4f} {r['token_level_bpb']:8.4f} "
+              f"{r['noncanonical_mass_mean']:13.2e} {r['noncanonical_mass_max']:8.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Ensembles, byte-level generation and the prompt-boundary baselines, on tiny models (fast)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe, tiny_gemma3, tiny_llama
+from typer.testing import CliRunner
+
+from toksmith.bridge import EOT, ByteEnsemble, ByteLM, generate_bytes, score_bytes
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tiny2")
+    a = ByteLM(tiny_llama(byte_level_bpe(tmp)), tail_mass=0)
+    b = ByteLM(tiny_gemma3(sentencepiece_bpe(tmp), seed=1), tail_mass=0)
+    return a, b
+
+
+def test_distribution_is_normalised_and_masses_shrink(two):
+    a, _ = two
+    st = a.start(b"ab a")
+    d = st.distribution()
+    assert np.exp(d.logprobs).sum() == pytest.approx(1.0, abs=1e-12)
+    assert 0 < d.normaliser <= 1 + 1e-12
+    assert d.log_mass <= 0
+    # bytes that cannot continue valid UTF-8 get no mass
+    assert d.logprobs[0x80] == -np.inf
+
+
+def test_ensemble_of_a_model_with_itself_is_the_model(two):
+    a, _ = two
+    want = a.next_byte_logprobs(b"ab")
+    for mode in ("mixture", "product"):
+        got = ByteEnsemble([a, a], weights=[0.3, 0.7], mode=mode).start(b"ab").distribution().logprobs
+        np.testing.assert_allclose(np.exp(got), np.exp(want), atol=1e-12)
+
+
+def test_mixture_and_product_across_tokenizers(two):
+    a, b = two
+    pa, pb = np.exp(a.next_byte_logprobs(b"a ")), np.exp(b.next_byte_logprobs(b"a "))
+    mix = np.exp(ByteEnsemble([a, b], weights=[1, 3]).start(b"a ").distribution().logprobs)
+    np.testing.assert_allclose(mix, 0.25 * pa + 0.75 * pb, atol=1e-12)
+    prod = np.exp(ByteEnsemble([a, b], mode="product").start(b"a ").distribution().logprobs)
+    geo = np.sqrt(pa * pb)
+    np.testing.assert_allclose(prod, geo / geo.sum(), atol=1e-12)
+    with pytest.raises(ValueError, match="mixture' or 'product"):
+        ByteEnsemble([a, b], mode="average")
+
+
+def test_mixture_scores_at_least_its_weighted_members(two):
+    a, b = two
+    text = "ab ba é".encode()
+    sa, sb = score_bytes(a, text), score_bytes(b, text)
+    sm = score_bytes(ByteEnsemble([a, b]), text)
+    for i in range(len(text)):
+        assert sm.logprobs[i] >= math.log(0.5) + max(sa.logprobs[i], sb.logprobs[i]) - 1e-12
+    assert sm.forwards == sa.forwards + sb.forwards
+
+
+def test_greedy_generation_follows_the_argmax(two):
+    a, _ = two
+    out = generate_bytes(a, b"ab", max_bytes=6)
+    st = a.start(b"ab")
+    want = bytearray()
+    for _ in range(6):
+        k = int(np.argmax(st.distribution().logprobs))
+        if k == EOT:
+            break
+        want.append(k)
+        st.advance(k)
+    assert out == bytes(want)
+    sampled = generate_bytes(a, b"ab", max_bytes=6, temperature=1.0, seed=3)
+    assert sampled == generate_bytes(a, b"ab", max_bytes=6, temperature=1.0, seed=3)
+
+
+def test_forced_tokens_at_a_token_boundary_match_the_exact_state(two):
+    """After the full canonical tokens of a prompt, a free first token = the cover restricted to them."""
+    a, _ = two
+    tok = a.tok
+    ids = tok.encode("ab")
+    st = a.start_after_tokens(ids)
+    d = st.distribution()
+    assert np.exp(d.logprobs[:256]).sum() == pytest.approx(1.0, abs=1e-12)
+    heal = a.start_after_tokens(ids[:-1], first_token_prefix=tok.vocab.tokens[ids[-1]])
+    assert np.exp(heal.distribution().logprobs).sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_cli_unknown_model_is_a_clear_error(tmp_path):
+    from toksmith.cli import app
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["score", "no-such-model", "--corpus", str(corpus)])
+    assert r.exit_code == 2
+    assert "unknown model" in r.output and "smollm2" in r.output
+    r = CliRunner().invoke(app, ["generate", "smollm2+", "--prompt", "x"])
+    assert r.exit_code == 2 and "empty model name" in r.output
