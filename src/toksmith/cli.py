@@ -30,6 +30,54 @@ def _fail(e: ToksmithError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+class _Progress:
+    """The one rich progress bar of the CLI (stderr, transient); silent unless `show`.
+
+    Serves both progress protocols of the library: phases with `advance` (train) and per-label
+    `update(label, done, total)` (score, generate). Notes go to stderr even when quiet.
+    """
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self._bar = None
+        self._task = None
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _Progress:
+        if self.show:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err_console, transient=True)
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def phase(self, name: str, total: int | None) -> None:
+        if self._bar is not None:
+            if self._task is not None:
+                self._bar.update(self._task, visible=False)
+            self._task = self._bar.add_task(name, total=total)
+
+    def advance(self, n: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, n)
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if self._bar is None:
+            return
+        if label not in self._tasks:
+            self._tasks[label] = self._bar.add_task(label, total=total or None)
+        self._bar.advance(self._tasks[label], done)
+
+    def note(self, message: str) -> None:
+        target = self._bar.console if self._bar is not None else err_console
+        target.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
+
+
 # --- measure: vocab overlap --------------------------------------------------------------------------
 
 
@@ -227,7 +275,7 @@ def train_cmd(
             if engine != "local":
                 raise TrainingError("Unigram training (SentencePiece) runs with --engine local only")
             opts = {k: v for k, v in opts.items() if v is not None}
-        with _TrainProgress(show) as prog:
+        with _Progress(show) as prog:
             rep = train(corpus, out, vocab_size=vocab_size, model=model, save_sizes=sizes, errors=errors,
                         progress=prog, **opts)
     except ValueError as e:
@@ -241,42 +289,6 @@ def train_cmd(
                           f"{st['merges']:,} merges in {st['seconds']:.1f} s", highlight=False)
         for size, path in sorted(rep.outputs.items()):
             console.print(f"wrote {path} ({size:,} tokens)", highlight=False, soft_wrap=True)
-
-
-class _TrainProgress:
-    """A rich progress bar for `train` (phases: counting, merges); notes go to stderr even when quiet."""
-
-    def __init__(self, show: bool) -> None:
-        self.show = show
-        self._bar = None
-        self._task = None
-
-    def __enter__(self) -> _TrainProgress:
-        if self.show:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=err_console, transient=True)
-            self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def phase(self, name: str, total: int | None) -> None:
-        if self._bar is not None:
-            if self._task is not None:
-                self._bar.update(self._task, visible=False)
-            self._task = self._bar.add_task(name, total=total)
-
-    def advance(self, n: int) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.advance(self._task, n)
-
-    def note(self, message: str) -> None:
-        target = self._bar.console if self._bar is not None else err_console
-        target.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
 
 
 # --- bridge: score, generate ------------------------------------------------------------------------
@@ -309,7 +321,7 @@ def score_cmd(
     show = not quiet and console.is_terminal
     try:
         w = [float(x) for x in weights.split(",")] if weights else None
-        with _BridgeProgress(show) as prog:
+        with _Progress(show) as prog:
             rep = run_score(models, corpus, window=window, stride=stride, max_bytes=max_bytes,
                             ensemble_max_bytes=ensemble_bytes, mode=mode, weights=w, device=device, dtype=dtype,
                             progress=prog.update)
@@ -355,7 +367,7 @@ def generate_cmd(
 
     show = not quiet and console.is_terminal and not json_out
     try:
-        with _BridgeProgress(show) as prog:
+        with _Progress(show) as prog:
             res = run_generate(model, prompt, max_bytes=max_bytes, temperature=temperature, seed=seed, mode=mode,
                                device=device, dtype=dtype,
                                on_byte=lambda b: prog.update("generating", 1, max_bytes))
@@ -367,35 +379,6 @@ def generate_cmd(
         console.print_json(json.dumps(res.to_dict()))
     else:
         sys.stdout.write(prompt + res.output.decode("utf-8", "replace") + "\n")
-
-
-class _BridgeProgress:
-    """A rich progress bar keyed by label (model name); silent unless `show`."""
-
-    def __init__(self, show: bool) -> None:
-        self.show = show
-        self._bar = None
-        self._tasks: dict[str, int] = {}
-
-    def __enter__(self) -> _BridgeProgress:
-        if self.show:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=err_console, transient=True)
-            self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-
-    def update(self, label: str, done: int, total: int) -> None:
-        if self._bar is None:
-            return
-        if label not in self._tasks:
-            self._tasks[label] = self._bar.add_task(label, total=total or None)
-        self._bar.advance(self._tasks[label], done)
 
 
 def main() -> None:
