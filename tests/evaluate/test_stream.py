@@ -64,11 +64,12 @@ def test_generator_corpus_streams_in_bounded_memory(cl100k, tmp_path: Path) -> N
     corpus = res.to_dict()["corpus"]["main"]
     assert corpus["bytes"] == big_bytes  # every generated document was read, once
     assert res.results["cl100k"]["round_trip"].value == 1.0
-    # 16x the corpus costs little more memory: the per-document arrays grow (< 100 bytes a document of
-    # about 700), the batches do not. Holding the corpus would grow by more than its text.
+    # 16x the corpus costs little more memory: only the per-document statistics grow (a few hundred
+    # bytes a document of about 500, counting the copy when they are joined at the end), the batches do
+    # not. Holding the corpus would grow by more than its text (str + token ids: > 3 bytes a byte).
     docs = corpus["documents"] - small.to_dict()["corpus"]["main"]["documents"]
-    assert big_peak - small_peak < 100 * docs, (small_peak, big_peak, docs)
-    assert big_peak - small_peak < (big_bytes - small_bytes) / 5, (small_peak, big_peak)
+    assert big_peak - small_peak < 400 * docs, (small_peak, big_peak, docs)
+    assert big_peak - small_peak < (big_bytes - small_bytes) / 2, (small_peak, big_peak)
 
 
 def test_batch_size_does_not_change_results(smollm2, tmp_path: Path) -> None:
