@@ -373,11 +373,14 @@ def evaluate(
     weights = WeightPool(resamples=resamples, seed=seed)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toksmith-ahead")
 
-    def prefetch_when_big(group: str) -> Callable[[int], None]:
+    def prefetch_when_big(group: str, prefetch: bool = True) -> Callable[[int], None]:
         # a group of MAX_BLOCKS+ documents is resampled in MAX_BLOCKS blocks whatever its size
         fired: list[bool] = []
 
         def on_batch(n: int) -> None:
+            say(f"encoding the {group} corpus: {n:,} documents")
+            if not prefetch:
+                return
             if n >= MAX_BLOCKS and not fired:
                 fired.append(True)
                 pool.submit(weights.prefetch, group, n)
@@ -409,7 +412,7 @@ def evaluate(
                 name="parallel",
                 stats=stats if corpus is None else (),
                 chunk_docs=batch_docs,
-                on_batch=prefetch_when_big("parallel") if corpus is None else None,
+                on_batch=prefetch_when_big("parallel", prefetch=corpus is None),
             )
         encode_s = time.perf_counter() - t0
         main_fp = _fingerprint(corpus) if corpus is not None else None
