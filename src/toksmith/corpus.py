@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from toksmith.errors import CorpusError
 
-__all__ = ["Corpus", "Document", "ParallelCorpus", "read_corpus", "read_parallel", "resolve_paths"]
+__all__ = ["Corpus", "Document", "ParallelCorpus", "read_corpus", "read_files", "read_parallel", "resolve_paths"]
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 SUFFIXES = TEXT_SUFFIXES + (".jsonl", ".json", ".parquet")
@@ -285,6 +285,23 @@ def read_corpus(
     '../shared/data/english/inaugural.txt'
     """
     return Corpus(resolve_paths(paths), field=field, errors=errors, lang=lang).check_nonempty()
+
+
+def read_files(paths: str | Path | Sequence[str | Path], *, max_bytes: int | None = None) -> dict[str, str]:
+    """The whole text of every corpus file (source -> text), for scoring a file as one sequence.
+
+    With `max_bytes`, each text is cut to its first `max_bytes` UTF-8 bytes at a character boundary.
+    """
+    files: dict[str, list[str]] = {}
+    for doc in read_corpus(paths):
+        files.setdefault(doc.source, []).append(doc.text)
+    out = {}
+    for src, parts in files.items():
+        text = "".join(parts)
+        if max_bytes is not None:
+            text = text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+        out[src] = text
+    return out
 
 
 class ParallelCorpus(Mapping[str, Corpus]):

@@ -26,6 +26,7 @@ __all__ = [
     "byte_level_decode",
     "byte_level_encode",
     "bytes_to_unicode",
+    "is_byte_piece",
     "sentencepiece_piece_bytes",
     "show_token",
 ]
@@ -94,6 +95,11 @@ def byte_level_encode(data: bytes) -> str:
 
 
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+def is_byte_piece(piece: str) -> bool:
+    """Whether `piece` is spelled as a SentencePiece byte-fallback token (`<0xXX>`)."""
+    return _BYTE_PIECE.match(piece) is not None
 
 
 def sentencepiece_piece_bytes(piece: str, *, is_byte: bool | None = None) -> bytes:

@@ -106,3 +106,13 @@ def test_parallel_corpus_udhr(shared_data):
 def test_parallel_needs_a_directory(tmp_path):
     with pytest.raises(CorpusError, match="must be a directory"):
         read_parallel(tmp_path / "nope")
+
+
+def test_read_files_whole_and_cut_at_a_character(tmp_path):
+    from toksmith.corpus import read_files
+
+    (tmp_path / "a.txt").write_text("héllo\nwörld\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("x\n", encoding="utf-8")
+    assert read_files(tmp_path) == {str(tmp_path / "a.txt"): "héllo\nwörld\n", str(tmp_path / "b.txt"): "x\n"}
+    # byte 2 is inside "é" (C3 A9): the cut keeps whole characters only
+    assert read_files(tmp_path / "a.txt", max_bytes=2) == {str(tmp_path / "a.txt"): "h"}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toksmith.errors import CorpusError, ModelLoadError
+from toksmith.errors import ModelLoadError
 
 __all__ = ["GenerateResult", "ScoreReport", "parse_model_spec", "run_generate", "run_score"]
 
@@ -44,20 +44,9 @@ def _load_all(names: Sequence[str], device: str | None, dtype: str) -> dict:
 
 
 def _texts(corpus: Sequence[str | Path], max_bytes: int | None) -> dict[str, bytes]:
-    from toksmith.corpus import read_corpus
+    from toksmith.corpus import read_files
 
-    files: dict[str, list[str]] = {}
-    for doc in read_corpus(list(corpus)):
-        files.setdefault(doc.source, []).append(doc.text)
-    if not files:
-        raise CorpusError(f"{', '.join(map(str, corpus))}: no text to score")
-    out = {}
-    for src, parts in files.items():
-        data = "".join(parts).encode("utf-8")
-        if max_bytes is not None:
-            data = data[:max_bytes].decode("utf-8", "ignore").encode("utf-8")
-        out[src] = data
-    return out
+    return {src: t.encode("utf-8") for src, t in read_files(list(corpus), max_bytes=max_bytes).items()}
 
 
 def run_score(

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from toksmith.errors import CorpusError
 from toksmith.lm.loading import LM, require_torch
 
 __all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_text"]
@@ -123,19 +122,9 @@ def score_bits_per_byte(
         max_bytes: score only the first `max_bytes` bytes of each file (cut at a character boundary).
         progress: called as progress(model name, tokens just scored, total tokens of the file).
     """
-    from toksmith.corpus import read_corpus
+    from toksmith.corpus import read_files
 
-    files: dict[str, list[str]] = {}
-    for doc in read_corpus(list(paths)):
-        files.setdefault(doc.source, []).append(doc.text)
-    if not files:
-        raise CorpusError(f"{', '.join(map(str, paths))}: no text to score")
-    texts = {}
-    for src, parts in files.items():
-        t = "".join(parts)
-        if max_bytes is not None:
-            t = t.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
-        texts[src] = t
+    texts = read_files(list(paths), max_bytes=max_bytes)
     out = []
     for lm in lms:
         ms = ModelScore(model=lm.name, window=window, stride=stride, device=lm.device, dtype=lm.dtype,

@@ -17,6 +17,7 @@ from toksmith.vocab import (
     Vocab,
     byte_level_decode,
     byte_level_encode,
+    is_byte_piece,
     sentencepiece_piece_bytes,
 )
 
@@ -127,7 +128,7 @@ class HFTokenizer(Tokenizer):
                 specials[i] = roles[i]
                 continue
             tokens.append(self._piece_bytes(piece, byte_fallback))
-            is_byte = byte_fallback and len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">")
+            is_byte = byte_fallback and is_byte_piece(piece)
             kinds.append(TokenKind.BYTE if is_byte else TokenKind.NORMAL)
         vocab = Vocab.build(tokens, pieces, kinds, specials, self.family, declared_size=n)
         return Vocab.build(tokens, pieces, kinds, specials, self.family, reachable=check_reachable(self, vocab),
