@@ -31,6 +31,10 @@ class MissingDependencyError(ToksmithError):
         self.package = package
 
 
+class OptionError(ToksmithError):
+    """An option or argument has a value outside what it accepts (the message names both)."""
+
+
 class TrainingError(ToksmithError):
     """Invalid training options (vocabulary size, presets, output directory)."""
 

@@ -10,6 +10,7 @@ from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe, tiny_gemma3, ti
 from typer.testing import CliRunner
 
 from toksmith.bridge import EOT, ByteEnsemble, ByteLM, generate_bytes, score_bytes
+from toksmith.errors import OptionError
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_mixture_and_product_across_tokenizers(two):
     prod = np.exp(ByteEnsemble([a, b], mode="product").start(b"a ").distribution().logprobs)
     geo = np.sqrt(pa * pb)
     np.testing.assert_allclose(prod, geo / geo.sum(), atol=1e-12)
-    with pytest.raises(ValueError, match="mixture' or 'product"):
+    with pytest.raises(OptionError, match="mixture' or 'product"):
         ByteEnsemble([a, b], mode="average")
 
 

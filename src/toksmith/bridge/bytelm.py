@@ -28,6 +28,7 @@ import numpy as np
 
 from toksmith.bridge.canonical import Canonicality, _pending_char
 from toksmith.bridge.tree import TokenTree
+from toksmith.errors import VocabMismatchError
 from toksmith.lm.loading import LM
 
 __all__ = ["EOT", "ByteDistribution", "ByteLM", "ByteState"]
@@ -92,7 +93,7 @@ class ByteLM:
         self.lm = lm
         self.tok = lm.tokenizer
         if self.tok.adds_space_prefix:
-            raise ValueError(f"{self.tok.name}: tokenizers that prepend a space are not supported by ByteLM")
+            raise VocabMismatchError(f"{self.tok.name}: tokenizers that prepend a space are not supported by ByteLM")
         self.canon = Canonicality(self.tok)
         v = self.tok.vocab
         ids = np.flatnonzero(self.canon.is_text)

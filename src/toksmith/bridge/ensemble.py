@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from toksmith.bridge.bytelm import ByteDistribution, ByteLM, ByteState
+from toksmith.errors import OptionError
 
 __all__ = ["ByteEnsemble", "EnsembleState"]
 
@@ -34,10 +35,10 @@ class ByteEnsemble:
 
     def __post_init__(self) -> None:
         if self.mode not in ("mixture", "product"):
-            raise ValueError(f"ensemble mode must be 'mixture' or 'product', not '{self.mode}'")
+            raise OptionError(f"ensemble mode must be 'mixture' or 'product', not '{self.mode}'")
         w = np.asarray(self.weights if self.weights is not None else [1.0] * len(self.members), dtype=np.float64)
         if len(w) != len(self.members) or (w < 0).any() or w.sum() <= 0:
-            raise ValueError("ensemble weights must be non-negative, one per model, not all zero")
+            raise OptionError("ensemble weights must be non-negative, one per model, not all zero")
         self.w = w / w.sum()
 
     @property

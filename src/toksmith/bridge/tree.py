@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from toksmith.errors import ToksmithError
 from toksmith.lm.loading import LM, require_torch
 
 __all__ = ["TokenTree"]
@@ -70,7 +71,7 @@ class TokenTree:
             allow[i, self._ancestors(base + i)] = True
         depth = np.asarray(self.depths, dtype=np.int64)
         if int(depth[base:].max()) >= self.lm.max_context:
-            raise ValueError(f"text is longer than the model's context ({self.lm.max_context} tokens)")
+            raise ToksmithError(f"text is longer than the model's context ({self.lm.max_context} tokens)")
         dev = self.lm.device
         mask = torch.from_numpy(allow)[None, None].to(dev)
         attn: Any = mask

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from toksmith.errors import OptionError
 from toksmith.lm.loading import LM, require_torch
 
 __all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_text"]
@@ -87,7 +88,7 @@ def score_text(lm: LM, text: str, *, window: int = 1024, stride: int = 512,
     """
     torch = require_torch("scoring in bits per byte")
     if not 0 < stride <= window - 1:
-        raise ValueError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
+        raise OptionError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
     ids = lm.tokenizer.encode(text)
     seq = [lm.bos_id] + ids
     n = len(seq)
