@@ -14,7 +14,7 @@ from pathlib import Path
 
 from toksmith.errors import ToksmithError
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "ensure_dir"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -61,6 +61,16 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str 
     b'h\\xc3\\xa9llo\\n'
     """
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def ensure_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the output directory `path` (and parents); one ToksmithError naming it when that fails."""
+    target = Path(path)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ToksmithError(f"{target}: cannot create the output directory ({e.strerror or e})") from e
+    return target
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -19,6 +19,18 @@ err_console = Console(stderr=True)
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or chatter.")]
 
 
+def parse_numbers(value: str | None, option: str, kind: type[int] | type[float] = int) -> list | None:
+    """Parse a comma-separated option value ('4096,8192'); None stays None; a bad item is an OptionError."""
+    from toksmith.errors import OptionError
+
+    if value is None:
+        return None
+    try:
+        return [kind(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise OptionError(f"{option} must be comma-separated {kind.__name__}s, got {value!r}") from None
+
+
 def _fail(e: ToksmithError) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)

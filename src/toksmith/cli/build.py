@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console
+from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console, parse_numbers
 from toksmith.errors import ToksmithError
 
 # --- build: train -----------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def train_cmd(
 
     show = not quiet and console.is_terminal
     try:
-        sizes = [int(s) for s in save_sizes.split(",") if s.strip()] if save_sizes else []
+        sizes = parse_numbers(save_sizes, "--save-sizes") or []
         opts: dict = {"numbers": numbers, "max_token_chars": max_token_chars, "threads": threads}
         if model == "bpe":
             opts.update(engine=engine, preset=preset, regex_pattern=regex, superbpe_transition=superbpe_transition,
@@ -64,8 +64,6 @@ def train_cmd(
         with _Progress(show) as prog:
             rep = train(corpus, out, vocab_size=vocab_size, model=model, save_sizes=sizes, errors=errors,
                         progress=prog, **opts)
-    except ValueError as e:
-        raise _fail(ToksmithError(f"--save-sizes must be comma-separated integers ({e})")) from None
     except ToksmithError as e:
         raise _fail(e) from None
     if not quiet:

@@ -37,8 +37,6 @@ def generate_cmd(
             res = run_generate(model, prompt, max_bytes=max_bytes, temperature=temperature, seed=seed, mode=mode,
                                device=device, dtype=dtype,
                                on_byte=lambda b: prog.update("generating", 1, max_bytes))
-    except ValueError as e:
-        raise _fail(ToksmithError(str(e))) from None
     except ToksmithError as e:
         raise _fail(e) from None
     if json_out:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console
+from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console, parse_numbers
 from toksmith.errors import ToksmithError
 
 # --- bridge: score, generate ------------------------------------------------------------------------
@@ -39,18 +39,16 @@ def score_cmd(
 
     show = not quiet and console.is_terminal
     try:
-        w = [float(x) for x in weights.split(",")] if weights else None
+        w = parse_numbers(weights, "--weights", float)
         with _Progress(show) as prog:
             rep = run_score(models, corpus, window=window, stride=stride, max_bytes=max_bytes,
                             ensemble_max_bytes=ensemble_bytes, mode=mode, weights=w, device=device, dtype=dtype,
                             progress=prog.update)
-    except ValueError as e:
-        raise _fail(ToksmithError(str(e))) from None
+        data = rep.to_dict()
+        if out is not None:
+            atomic_write_text(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     except ToksmithError as e:
         raise _fail(e) from None
-    data = rep.to_dict()
-    if out is not None:
-        atomic_write_text(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     if quiet:
         return
     if not console.is_terminal and out is None:

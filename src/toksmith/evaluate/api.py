@@ -82,6 +82,7 @@ from toksmith.evaluate.registry import (
     select_metrics,
 )
 from toksmith.evaluate.stream import CorpusStats, stream_corpus
+from toksmith.io import ensure_dir
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = ["EvalResults", "default_data_dir", "evaluate", "run_eval", "write_results"]
@@ -566,7 +567,7 @@ def write_results(res: EvalResults, out_dir: str | Path) -> dict[str, Path]:
     from toksmith.io import atomic_write_text
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out)
     data = res.to_dict()
     paths = {
         "json": atomic_write_text(out / "results.json", json.dumps(data, ensure_ascii=False, indent=1) + "\n")

@@ -148,6 +148,10 @@ def _estimate_note(progress: TrainProgress, what: str, samples: list[tuple[int, 
                       f"{total / 1e6:.1f} MB corpus (engine memory ~{est * 120 / 1e6:,.0f} MB)")
 
 
+#: More counting threads than this only thrash (and thousands cannot even start).
+MAX_THREADS = 256
+
+
 def _count_fast(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokenizer | None, threads: int | None,
                 total_bytes: int | None, progress: TrainProgress, sample_bytes: int) -> _CountResult:
     bpe = _native()
@@ -435,6 +439,8 @@ def train_bpe(
         the trained tokenizer; `.save(dir)` writes the Hugging Face files.
     """
     progress = progress or _Silent()
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise TrainingError(f"--threads {threads} must lie between 1 and {MAX_THREADS}")
     pretok = Pretokenizer.from_options(preset if regex_pattern is None else None, regex_pattern=regex_pattern,
                                        numbers=numbers)
     specials = list(dict.fromkeys(special_tokens)) if extend is None else []
