@@ -5,6 +5,10 @@ kept with the line before them, so the documents of a file concatenate back to t
 line longer than `MAX_DOC_BYTES` is cut at a character boundary), one record of a JSON Lines file, or
 one row of a Parquet file. Invalid UTF-8 stops with an error naming the file and byte offset, or with
 `errors="replace"` becomes U+FFFD and is counted in `Corpus.replaced`.
+
+Line endings are measured as read (`newlines="keep"`): a CRLF file counts its `\r` bytes, so bytes per
+token differ from what the same text gives after a text-mode read. Every CRLF is counted into the
+corpus fingerprint (`crlf`) so reports can warn; `newlines="lf"` turns each CRLF into LF before measuring.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from typing import BinaryIO
 
 from toksmith.errors import CorpusError
 
-__all__ = ["Corpus", "Document", "ParallelCorpus", "read_corpus", "read_files", "read_parallel", "resolve_paths"]
+__all__ = ["Corpus", "Document", "ParallelCorpus", "crlf_warning", "read_corpus", "read_files", "read_parallel",
+           "resolve_paths"]
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 SUFFIXES = TEXT_SUFFIXES + (".jsonl", ".json", ".parquet")
 COMPRESSED = (".gz", ".zst")
 MAX_DOC_BYTES = 1 << 20
+#: How line endings are treated: "keep" measures raw bytes (the default), "lf" turns CRLF into LF.
+NEWLINES = ("keep", "lf")
 
 
 @dataclass(frozen=True)
@@ -116,12 +123,16 @@ class Corpus:
         field: the JSON Lines field or Parquet column that holds the text.
         errors: "strict" (invalid UTF-8 is an error naming file and offset) or "replace".
         lang: language code attached to every document.
+        newlines: "keep" (raw bytes, CRLF counted as two bytes) or "lf" (CRLF becomes LF).
     """
 
     def __init__(self, files: Sequence[Path], *, field: str = "text", errors: str = "strict",
-                 lang: str | None = None) -> None:
+                 lang: str | None = None, newlines: str = "keep") -> None:
         if errors not in ("strict", "replace"):
             raise CorpusError(f"errors must be 'strict' or 'replace', not '{errors}'")
+        if newlines not in NEWLINES:
+            raise CorpusError(f"newlines must be 'keep' or 'lf', not '{newlines}'")
+        self.newlines = newlines
         self.files = list(files)
         self.field = field
         self.errors = errors
@@ -129,11 +140,22 @@ class Corpus:
         #: invalid UTF-8 sequences replaced by U+FFFD during the last full pass (errors="replace")
         self.replaced = 0
         self._hashes: dict[str, str] = {}
+        #: CRLF line endings per file, counted in the text as read (before any normalisation)
+        self._crlf: dict[str, int] = {}
 
     def __iter__(self) -> Iterator[Document]:
         self.replaced = 0
+        lf = self.newlines == "lf"
         for path in self.files:
-            yield from self._read_file(path)
+            crlf = 0
+            for doc in self._read_file(path):
+                n = doc.text.count("\r\n")
+                if n:
+                    crlf += n
+                    if lf:
+                        doc = Document(doc.text.replace("\r\n", "\n"), doc.source, doc.lang, doc.offset)
+                yield doc
+            self._crlf[str(path)] = crlf
 
     def texts(self) -> Iterator[str]:
         """Only the text of each document."""
@@ -244,15 +266,22 @@ class Corpus:
         self._hashes[src] = _sha256_file(path)
 
     def fingerprint(self) -> dict:
-        """Paths, sizes and sha256 of every file (of the raw, possibly compressed, bytes for .gz/.zst)."""
+        """Paths, sizes, sha256 (of the raw, possibly compressed, bytes) and CRLF count of every file.
+
+        `crlf` is the number of CRLF line endings in the text; `newlines` says whether they were kept
+        as raw bytes or turned into LF. Files not yet read in full are read once to count them.
+        """
         files = []
         for p in self.files:
             key = str(p)
             fmt, comp = _kind(p)
             digest = self._hashes.get(key) if not comp else None
-            files.append({"path": key, "bytes": p.stat().st_size, "sha256": digest or _sha256_file(p)})
+            if key not in self._crlf:
+                self._crlf[key] = sum(d.text.count("\r\n") for d in self._read_file(p))
+            files.append({"path": key, "bytes": p.stat().st_size, "sha256": digest or _sha256_file(p),
+                          "crlf": self._crlf[key]})
         h = hashlib.sha256("".join(f["sha256"] for f in files).encode()).hexdigest()
-        return {"files": files, "sha256": h}
+        return {"files": files, "sha256": h, "crlf": sum(f["crlf"] for f in files), "newlines": self.newlines}
 
     def check_nonempty(self) -> Corpus:
         """Raise CorpusError if the corpus holds no text at all."""
@@ -261,6 +290,16 @@ class Corpus:
                 return self
         names = ", ".join(str(p) for p in self.files[:3])
         raise CorpusError(f"{names}: corpus is empty (no text found)")
+
+
+def crlf_warning(fingerprint: dict | None) -> str | None:
+    """The warning for a corpus whose CRLF line endings are measured as raw bytes, else None."""
+    if not fingerprint or fingerprint.get("newlines", "keep") != "keep" or not fingerprint.get("crlf"):
+        return None
+    where = fingerprint.get("directory") or ", ".join(
+        Path(f["path"]).name for f in fingerprint.get("files", []) if f.get("crlf"))[:200]
+    return (f"{fingerprint['crlf']:,} CRLF line endings ({where}) are measured as raw bytes, '\\r' included; "
+            "pass --newlines lf to measure the text as a text-mode read sees it")
 
 
 def _sha256_file(path: Path) -> str:
@@ -277,6 +316,7 @@ def read_corpus(
     field: str = "text",
     errors: str = "strict",
     lang: str | None = None,
+    newlines: str = "keep",
 ) -> Corpus:
     """A streamed corpus from files, directories or globs (.txt/.jsonl/.parquet, optionally .gz/.zst).
 
@@ -284,7 +324,7 @@ def read_corpus(
     >>> next(iter(corpus)).source  # doctest: +SKIP
     '../shared/data/english/inaugural.txt'
     """
-    return Corpus(resolve_paths(paths), field=field, errors=errors, lang=lang).check_nonempty()
+    return Corpus(resolve_paths(paths), field=field, errors=errors, lang=lang, newlines=newlines).check_nonempty()
 
 
 def read_files(paths: str | Path | Sequence[str | Path], *, max_bytes: int | None = None) -> dict[str, str]:
@@ -321,9 +361,13 @@ class ParallelCorpus(Mapping[str, Corpus]):
         return len(self._corpora)
 
     def fingerprint(self) -> dict:
-        langs = {lang: c.fingerprint()["sha256"] for lang, c in self._corpora.items()}
+        fps = {lang: c.fingerprint() for lang, c in self._corpora.items()}
+        langs = {lang: fp["sha256"] for lang, fp in fps.items()}
+        newlines = {fp["newlines"] for fp in fps.values()}
         return {"directory": str(self.directory) if self.directory else None, "languages": len(langs),
-                "sha256": hashlib.sha256(json.dumps(langs, sort_keys=True).encode()).hexdigest()}
+                "sha256": hashlib.sha256(json.dumps(langs, sort_keys=True).encode()).hexdigest(),
+                "crlf": sum(fp["crlf"] for fp in fps.values()),
+                "newlines": newlines.pop() if len(newlines) == 1 else "keep"}
 
 
 def _lang_of(path: Path) -> str:
@@ -339,6 +383,7 @@ def read_parallel(
     errors: str = "strict",
     field: str = "text",
     languages: Iterable[str] | None = None,
+    newlines: str = "keep",
 ) -> ParallelCorpus:
     """A parallel corpus: one file per language in `directory`, the language code being the file stem."""
     d = Path(directory).expanduser()
@@ -355,7 +400,7 @@ def read_parallel(
             continue
         if lang in corpora:
             raise CorpusError(f"{f}: language '{lang}' appears twice in {d}")
-        corpora[lang] = Corpus([f], field=field, errors=errors, lang=lang)
+        corpora[lang] = Corpus([f], field=field, errors=errors, lang=lang, newlines=newlines)
     if wanted is not None and (missing := wanted - set(corpora)):
         raise CorpusError(f"{d}: no file for language(s) {', '.join(sorted(missing))}")
     return ParallelCorpus(corpora, d)

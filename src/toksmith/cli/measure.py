@@ -74,6 +74,8 @@ def eval_cmd(
     metrics: Annotated[str | None, typer.Option(help="Comma-separated metrics or families (default: all that "
                                                 "apply).")] = None,
     errors: Annotated[str, typer.Option(help="Invalid UTF-8 in the corpus: strict or replace.")] = "strict",
+    newlines: Annotated[str, typer.Option(help="Line endings: keep (raw bytes, CRLF counted) or lf (CRLF "
+                                          "becomes LF).")] = "keep",
     quiet: QuietOpt = False,
 ) -> None:
     """Measure tokenizers: compression, fertility, premiums, Gini, entropy, numbers, consistency, speed."""
@@ -83,7 +85,7 @@ def eval_cmd(
     with _eval_progress(show) as say:
         try:
             res, paths = run_eval(tokenizers, corpus=corpus, parallel=parallel, pivot=pivot, out=out,
-                                  metrics=metrics.split(",") if metrics else None, errors=errors,
+                                  metrics=metrics.split(",") if metrics else None, errors=errors, newlines=newlines,
                                   progress=say)
         except ToksmithError as e:
             raise _fail(e) from None

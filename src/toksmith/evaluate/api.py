@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from toksmith.corpus import Document
+from toksmith.corpus import Document, crlf_warning
 from toksmith.evaluate.bootstrap import (
     MAX_BLOCKS,
     MIN_UNITS,
@@ -418,6 +418,7 @@ def evaluate(
         encode_s = time.perf_counter() - t0
         main_fp = _fingerprint(corpus) if corpus is not None else None
         par_fp = _fingerprint(parallel) if parallel is not None else None
+        warnings.extend(w for w in (crlf_warning(main_fp), crlf_warning(par_fp)) if w)
         general_t = text_t if text_t is not None else par_t
 
         samples_src = _sample_texts(text_c, par_c, pivot)
@@ -490,6 +491,7 @@ def evaluate(
         "special_tokens": CONTRACT_SPECIAL,
         "normalisation": "none: text is measured exactly as read (no Unicode normalisation, no lowercasing)",
         "bytes": "UTF-8 bytes of the text as read",
+        "newlines": next((fp["newlines"] for fp in (main_fp, par_fp) if fp and "newlines" in fp), "keep"),
         "word_segmentation": CONTRACT_WORDS,
         "bootstrap": {
             "resamples": resamples,
@@ -590,12 +592,13 @@ def run_eval(
     out: str | Path = "out/eval",
     metrics: Iterable[str] | None = None,
     errors: str = "strict",
+    newlines: str = "keep",
     progress: Callable[[str], None] | None = None,
 ) -> tuple[EvalResults, dict[str, Path]]:
     """`toksmith eval` as one call: read the corpora, evaluate, write results.json and report.html."""
     from toksmith.corpus import read_corpus, read_parallel
 
-    main = read_corpus(list(corpus), errors=errors) if corpus else None
-    par = read_parallel(parallel, errors=errors) if parallel else None
+    main = read_corpus(list(corpus), errors=errors, newlines=newlines) if corpus else None
+    par = read_parallel(parallel, errors=errors, newlines=newlines) if parallel else None
     res = evaluate(tokenizers, main, par, pivot, metrics, progress)
     return res, write_results(res, out)
