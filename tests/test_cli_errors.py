@@ -87,3 +87,14 @@ def test_score_unwritable_out_is_one_line(work: Path) -> None:
                   "--out", str(work / "a_file" / "score.json"), "--quiet", cwd=work)
     _one_line_error(r, "a_file")
     assert not (work / "a_file").is_dir()
+
+
+@pytest.mark.slow
+def test_score_quiet_prints_nothing_on_stderr(work: Path) -> None:
+    """--quiet silences the bars dependencies print too (transformers' GGUF de-quantizing bar)."""
+    pytest.importorskip("torch")
+    r = _toksmith("score", "smollm2", "--corpus", str(work / "text.txt"), "--max-bytes", "200",
+                  "--out", str(work / "score.json"), "--quiet", cwd=work)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and r.stdout == ""
+    assert (work / "score.json").is_file()

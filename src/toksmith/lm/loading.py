@@ -6,7 +6,10 @@ missing torch raises `MissingDependencyError` with the install hint for the `lm`
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +111,29 @@ def _resolve(spec: str | Path) -> tuple[str, Path, str | None]:
     )
 
 
+@contextlib.contextmanager
+def _quiet_gguf_bars() -> Iterator[None]:
+    """Silence the tqdm bar transformers prints while de-quantizing GGUF tensors.
+
+    transformers binds `tqdm.auto.tqdm` at import time and ignores its own `disable_progress_bar()`
+    there, so the bar reached stderr even under --quiet; the CLI shows its own progress instead.
+    """
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # an older or newer transformers without that module: nothing to silence
+        yield
+        return
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:
+        yield
+        return
+    gguf_utils.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
 def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = "float32") -> LM:
     """Load a causal LM and its tokenizer.
 
@@ -137,7 +163,8 @@ def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = "float3
         kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype)}
         if gguf is not None:
             kwargs["gguf_file"] = gguf
-        model = AutoModelForCausalLM.from_pretrained(str(where), **kwargs)
+        with _quiet_gguf_bars():
+            model = AutoModelForCausalLM.from_pretrained(str(where), **kwargs)
     except (OSError, ValueError, KeyError, RuntimeError, EOFError, TypeError) as e:
         what = where / gguf if gguf else where
         raise ModelLoadError(f"{what}: not a loadable causal LM ({type(e).__name__}: {str(e)[:200]})") from e
