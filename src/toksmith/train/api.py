@@ -1,4 +1,4 @@
-"""BPE training: stream a corpus into pre-token counts, learn merges in the compiled engine, write HF files.
+"""BPE training: stream a corpus into pre-token counts, learn merges in the compiled trainer, write HF files.
 
 Counting streams documents in batches (at most a few MB of text in memory); memory is bounded by the
 number of distinct pre-tokens (64-bit counts in a flat arena). For the preset regexes the counting runs
@@ -70,7 +70,7 @@ def _native() -> Any:
         from toksmith._native import _bpe
     except ImportError as e:
         raise TrainingError(
-            "the compiled BPE engine toksmith._native._bpe is not built; reinstall toksmith "
+            "the compiled BPE trainer toksmith._native._bpe is not built; reinstall toksmith "
             "(pip install -e .) or run: python setup.py build_ext --inplace"
         ) from e
     if not _bpe.has_char_table():
@@ -145,7 +145,7 @@ def _estimate_note(progress: TrainProgress, what: str, samples: list[tuple[int, 
     if total and total > b2 * 1.5:
         est = _heaps_estimate(b1, d1, b2, d2, total)
         progress.note(f"after {b2 / 1e6:.1f} MB: {d2:,} distinct {what}; estimated ~{est:,} for the whole "
-                      f"{total / 1e6:.1f} MB corpus (engine memory ~{est * 120 / 1e6:,.0f} MB)")
+                      f"{total / 1e6:.1f} MB corpus (trainer memory ~{est * 120 / 1e6:,.0f} MB)")
 
 
 #: More counting threads than this only thrash (and thousands cannot even start).
@@ -308,29 +308,29 @@ def _count_python(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokeni
     return _CountResult(words=words, counts=list(chunks.values()), distinct=len(words), bytes_seen=seen)
 
 
-def _engine(res: _CountResult, *, max_words: int, max_chars: int, forbidden: Sequence[str],
+def _merge_trainer(res: _CountResult, *, max_words: int, max_chars: int, forbidden: Sequence[str],
             min_frequency: int) -> Any:
     bpe = _native()
     if res.counter is not None:
-        eng = bpe.Trainer.from_counter(res.counter)
+        trainer = bpe.Trainer.from_counter(res.counter)
         res.counter = None
     else:
-        eng = bpe.Trainer.from_words(res.words or [], res.counts or [])
+        trainer = bpe.Trainer.from_words(res.words or [], res.counts or [])
         res.words = res.counts = None
-    eng.set_filters(max_words, max_chars, [f.encode("utf-8") for f in forbidden], min_frequency)
-    return eng
+    trainer.set_filters(max_words, max_chars, [f.encode("utf-8") for f in forbidden], min_frequency)
+    return trainer
 
 
-def _learn(eng: Any, *, max_tokens: int, max_merges: int | None, progress: TrainProgress) -> None:
-    todo = max(max_tokens - eng.n_tokens, 0)
+def _learn(trainer: Any, *, max_tokens: int, max_merges: int | None, progress: TrainProgress) -> None:
+    todo = max(max_tokens - trainer.n_tokens, 0)
     progress.phase("merges", todo if max_merges is None else min(todo, max_merges))
     learned = 0
-    while eng.n_tokens < max_tokens and (max_merges is None or learned < max_merges):
+    while trainer.n_tokens < max_tokens and (max_merges is None or learned < max_merges):
         chunk = _MERGE_CHUNK if max_merges is None else min(_MERGE_CHUNK, max_merges - learned)
-        before = eng.n_tokens
-        done = eng.step(chunk, max_tokens)
+        before = trainer.n_tokens
+        done = trainer.step(chunk, max_tokens)
         learned += done
-        progress.advance(eng.n_tokens - before)
+        progress.advance(trainer.n_tokens - before)
         if done < chunk:
             break
 
@@ -471,36 +471,36 @@ def train_bpe(
     res = count_pretokens(corpus, pretok, threads=threads, total_bytes=total_bytes, progress=progress,
                           engine=engine)
     stats.update(distinct_pretokens=res.distinct, corpus_bytes=res.bytes_seen, count_seconds=res.seconds)
-    eng = _engine(res, **filters)
-    stats["engine_words"] = eng.n_words
+    trainer = _merge_trainer(res, **filters)
+    stats["trainer_words"] = trainer.n_words
     t1 = time.perf_counter()
     if base_merges:
         try:
-            eng.replay(base_merges)
+            trainer.replay(base_merges)
         except ValueError as e:
             raise TrainingError(f"{extend}: its merges cannot be replayed ({e})") from e
-    target = vocab_size - len(added) - (len(base_vocab) - eng.n_tokens if extend is not None else 0)
+    target = vocab_size - len(added) - (len(base_vocab) - trainer.n_tokens if extend is not None else 0)
     if superbpe_transition is None:
-        _learn(eng, max_tokens=target, max_merges=None, progress=progress)
+        _learn(trainer, max_tokens=target, max_merges=None, progress=progress)
     else:
-        _learn(eng, max_tokens=target, max_merges=superbpe_transition, progress=progress)
-        stage1 = eng.merges()
+        _learn(trainer, max_tokens=target, max_merges=superbpe_transition, progress=progress)
+        stage1 = trainer.merges()
         stats.update(stage1_merges=len(stage1), stage1_pretokenizer=pretok.name)
-        del eng
+        del trainer
         stage2 = Pretokenizer(PRESETS["superbpe-stage2"], "superbpe-stage2", pretok.numbers)
         stats["merge_seconds_stage1"] = time.perf_counter() - t1
         res = count_pretokens(corpus, stage2, stage1=pretok, threads=threads, total_bytes=total_bytes,
                               progress=progress)
         stats.update(distinct_chunks=res.distinct, count_seconds_stage2=res.seconds)
-        eng = _engine(res, **filters)
+        trainer = _merge_trainer(res, **filters)
         t1 = time.perf_counter()
-        eng.replay(stage1)
-        _learn(eng, max_tokens=target, max_merges=None, progress=progress)
+        trainer.replay(stage1)
+        _learn(trainer, max_tokens=target, max_merges=None, progress=progress)
         pretok = stage2
     stats["merge_seconds"] = time.perf_counter() - t1
-    stats["engine_memory_bytes"] = eng.memory
-    merges = [(bytes(a), bytes(b)) for a, b in eng.merges()]
-    del eng
+    stats["trainer_memory_bytes"] = trainer.memory
+    merges = [(bytes(a), bytes(b)) for a, b in trainer.merges()]
+    del trainer
 
     vocab = dict(base_vocab)
     next_id = 1 + max([*vocab.values(), *(t["id"] for t in added)], default=-1)

@@ -1,9 +1,9 @@
 """Pure-Python reference BPE: a trainer and an encoder, slow and obviously correct; tests use them as oracles.
 
 The trainer recounts every pair from scratch before each merge and must produce the same merges, in the
-same order, as the compiled engine (`toksmith._native._bpe.Trainer`), which updates counts incrementally.
+same order, as the compiled trainer (`toksmith._native._bpe.Trainer`), which updates counts incrementally.
 
-Rules shared with the engine:
+Rules shared with the compiled trainer:
 - the alphabet is the 256 single bytes; a merge whose result already exists reuses that token;
 - a pair's count is the number of adjacent occurrences (overlapping ones too: b"aaa" holds (a, a) twice)
   times the word's count; a merge replaces occurrences left to right without overlap;
