@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from toksmith import defaults
 from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console, parse_numbers
 from toksmith.errors import ToksmithError
 
@@ -27,12 +28,13 @@ def train_cmd(
     superbpe_transition: Annotated[int | None, typer.Option(
         "--superbpe-transition", help="SuperBPE: merges learned with the preset before tokens may cross "
         "single spaces.")] = None,
-    max_words_per_token: Annotated[int, typer.Option(help="Merge filter: words per token (0 = off).")] = 4,
+    max_words_per_token: Annotated[int, typer.Option(help="Merge filter: words per token (0 = off).")
+                                   ] = defaults.MAX_WORDS_PER_TOKEN,
     forbid: Annotated[list[str] | None, typer.Option("--forbid", help="Merge filter: a substring no token may "
                                                      "contain (repeatable), e.g. ': '.")] = None,
     max_token_chars: Annotated[int | None, typer.Option(help="Merge filter: characters per token "
                                                         "(1 = character-level vocabulary).")] = None,
-    min_frequency: Annotated[int, typer.Option(help="Never merge pairs seen fewer times.")] = 2,
+    min_frequency: Annotated[int, typer.Option(help="Never merge pairs seen fewer times.")] = defaults.MIN_FREQUENCY,
     special: Annotated[list[str] | None, typer.Option("--special", help="Special tokens (repeatable; default "
                                                       "<|endoftext|>).")] = None,
     extend: Annotated[Path | None, typer.Option(help="Replay this byte-level BPE tokenizer.json's merges, "

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from toksmith import defaults
 from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console
 from toksmith.errors import ToksmithError
 
@@ -20,9 +21,9 @@ def generate_cmd(
     max_bytes: Annotated[int, typer.Option(help="Bytes to generate at most.")] = 64,
     temperature: Annotated[float, typer.Option(help="0 = greedy; else sample at this temperature.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
-    mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = "mixture",
+    mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = defaults.ENSEMBLE_MODE,
     device: Annotated[str | None, typer.Option(help="cpu, cuda (default: cuda if available).")] = None,
-    dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = "float32",
+    dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = defaults.DTYPE,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the text.")] = False,
     quiet: QuietOpt = False,
 ) -> None:

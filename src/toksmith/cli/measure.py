@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from toksmith import defaults
 from toksmith.cli._app import QuietOpt, _fail, app, console, err_console, vocab_app
 from toksmith.errors import ToksmithError
 
@@ -68,7 +69,7 @@ def eval_cmd(
                                                      "(repeatable).")] = None,
     parallel: Annotated[Path | None, typer.Option("--parallel", help="Parallel corpus: one file per "
                                                   "language.")] = None,
-    pivot: Annotated[str, typer.Option(help="Pivot language of the premiums.")] = "eng",
+    pivot: Annotated[str, typer.Option(help="Pivot language of the premiums.")] = defaults.PIVOT,
     out: Annotated[Path, typer.Option("--out", help="Output directory for results.json and "
                                       "report.html.")] = Path("out/eval"),
     metrics: Annotated[str | None, typer.Option(help="Comma-separated metrics or families (default: all that "

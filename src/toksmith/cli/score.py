@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from toksmith import defaults
 from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console, parse_numbers
 from toksmith.errors import ToksmithError
 
@@ -18,14 +19,14 @@ def score_cmd(
     models: Annotated[list[str], typer.Argument(help="Models: smollm2, gemma3, a .gguf, a transformers dir; "
                                                 "a+b is an ensemble scored byte by byte.")],
     corpus: Annotated[list[str], typer.Option("--corpus", help="Corpus files, directories or globs.")],
-    window: Annotated[int, typer.Option(help="Sliding window, tokens.")] = 1024,
-    stride: Annotated[int, typer.Option(help="Window step, tokens (each token scored once).")] = 512,
+    window: Annotated[int, typer.Option(help="Sliding window, tokens.")] = defaults.WINDOW,
+    stride: Annotated[int, typer.Option(help="Window step, tokens (each token scored once).")] = defaults.STRIDE,
     max_bytes: Annotated[int | None, typer.Option(help="Score only the first N bytes of each file.")] = None,
     ensemble_bytes: Annotated[int, typer.Option(help="Bytes per file scored byte by byte for a+b.")] = 2000,
-    mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = "mixture",
+    mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = defaults.ENSEMBLE_MODE,
     weights: Annotated[str | None, typer.Option(help="Ensemble weights, e.g. 0.5,0.5.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda (default: cuda if available).")] = None,
-    dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = "float32",
+    dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = defaults.DTYPE,
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     quiet: QuietOpt = False,
 ) -> None:

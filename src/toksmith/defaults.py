@@ -1,0 +1,26 @@
+"""Every user-visible default, defined once: the library's signatures and the CLI's options read these.
+
+Kept free of heavy imports so that `toksmith --help` can show them without loading torch.
+"""
+
+from __future__ import annotations
+
+#: Pivot language of premiums and parity (an ISO 639-3 code, the stem of a parallel-corpus file).
+PIVOT = "eng"
+
+#: Sliding window and stride of bits-per-byte scoring, in tokens; every token is scored once, with at
+#: least WINDOW - STRIDE tokens of context once the window slides.
+WINDOW = 1024
+STRIDE = 512
+
+#: Floating-point type models are loaded in; the dtypes `load_lm` accepts.
+DTYPE = "float32"
+DTYPES = ("float32", "bfloat16", "float16")
+
+#: How a byte-level ensemble combines its members: "mixture" or "product".
+ENSEMBLE_MODE = "mixture"
+ENSEMBLE_MODES = ("mixture", "product")
+
+#: Training: pairs seen fewer times are never merged; SuperBPE tokens span at most this many words.
+MIN_FREQUENCY = 2
+MAX_WORDS_PER_TOKEN = 4
