@@ -8,57 +8,18 @@ corpus bytes. All metrics read those statistics. Strings the metrics probe apart
 corpus is encoded. Intervals come from one vectorised bootstrap over documents (1000 resamples, fixed
 seed) shared by all tokenizers, so the difference of two tokenizers' replicates is a paired bootstrap.
 
-Results JSON (`EvalResults.to_dict()`), schema "toksmith.eval/1":
-
-```
-{
-  "schema": "toksmith.eval/1", "toksmith_version": str,
-  "contract": {                       # the measurement contract
-    "special_tokens": str,            # encode without BOS/EOS; special-token text encoded as text
-    "normalisation": "none", "bytes": "UTF-8 of the text as read", "word_segmentation": str,
-    "bootstrap": {"resamples": 1000, "seed": 0, "unit": "document (morphology: word)",
-                  "interval": "95% percentile", "max_blocks": 2000},
-    "min_units": 30, "pivot": "eng" | null},
-  "tokenizers": [{"name", "fingerprint", "vocab_fingerprint", "family", "vocab_size",
-                  "declared_vocab_size", "adds_space_prefix"}],
-  "corpus": {"main": {"documents", "bytes", "chars", "languages", "fingerprint"} | null,
-             "parallel": {... same ...} | null},
-  "metrics": {name: {"family", "unit", "aggregation", "needs", "description"}},
-  "results": {tokenizer: {metric: {
-      "value": float | int | null, "unit": str, "aggregation": str, "ci": [lo, hi] | null,
-      "units": int | null,                       # documents/words/numbers behind the value
-      "per_language": {lang: {"value", "ci", "units", ...}} | null,
-      "notes": [str], "details": {...}}}},      # details: metric-specific (see each module)
-  "comparisons": [{"metric", "language": str | null, "a", "b", "difference" (a - b), "ci",
-                   "significant": bool (0 outside ci), "units", "thin": bool}],
-  "report": {                                    # convenience views for the HTML report
-    "languages": [lang],                         # parallel corpus languages, sorted
-    "per_language": {tokenizer: {lang: {"premium", "premium_ci", "bytes_per_token",
-                     "bytes_per_token_ci", "chars_per_token", "chars_per_token_ci", "flagged", "rank"}}},
-    "gini": {tokenizer: {"value", "ci", "lorenz": [[x, y], ...]}},
-    "numbers_heatmap": {tokenizer: {"lengths": [1..12], "patterns": [...], "shares": [[...]]}}},
-  "samples": [{"lang": str | null, "text": str, "tokens": {tokenizer: {
-      "offsets": [[start, end], ...],            # UTF-8 byte offsets into text
-      "pieces": [str, ...]}}}],                  # each token's bytes, decoded with backslashreplace
-  "warnings": [str], "timing": {"encode_s",     # the streamed pass(es): reading, encoding, reduction
-                                "metrics_s",    # probes and metrics after the pass
-                                "bootstrap_s", "total_s"}
-}
-```
+The results (`EvalResults`) and their JSON schema are in `toksmith.evaluate.results`; the paired
+comparisons in `toksmith.evaluate.compare`.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from toksmith.corpus import Document, crlf_warning
 from toksmith.evaluate.bootstrap import (
@@ -70,24 +31,16 @@ from toksmith.evaluate.bootstrap import (
     bootstrap_ratios,
     percentile_cis,
 )
+from toksmith.evaluate.catalog import PROBES_OF, select_metrics
+from toksmith.evaluate.compare import compare
 from toksmith.evaluate.encoded import CHUNK_DOCS, Encoded
-from toksmith.evaluate.registry import (
-    PROBES,
-    PROBES_OF,
-    EvalContext,
-    Metric,
-    MetricResult,
-    _clean,
-    run_probes,
-    select_metrics,
-)
+from toksmith.evaluate.metric import EvalContext, MetricResult, Probe, run_probes
+from toksmith.evaluate.results import EvalResults
 from toksmith.evaluate.stream import CorpusStats, stream_corpus
 from toksmith.io import ensure_dir
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = ["EvalResults", "default_data_dir", "evaluate", "run_eval", "write_results"]
-
-SCHEMA = "toksmith.eval/1"
 
 CONTRACT_SPECIAL = (
     "encode() without BOS/EOS; special-token strings in the text are encoded as ordinary text; "
@@ -108,115 +61,6 @@ def default_data_dir() -> Path | None:
         if c.is_dir():
             return c
     return None
-
-
-@dataclass
-class EvalResults:
-    """Results of `evaluate()`: per tokenizer per metric, comparisons, samples and the contract."""
-
-    tokenizers: list[dict[str, Any]]
-    metrics: list[Metric]
-    results: dict[str, dict[str, MetricResult]]
-    comparisons: list[dict[str, Any]]
-    contract: dict[str, Any]
-    corpus: dict[str, Any]
-    samples: list[dict[str, Any]]
-    warnings: list[str] = field(default_factory=list)
-    timing: dict[str, float] = field(default_factory=dict)
-    languages: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready results (schema in this module's docstring)."""
-        from toksmith import __version__
-
-        names = [t["name"] for t in self.tokenizers]
-        report: dict[str, Any] = {
-            "languages": self.languages,
-            "per_language": {},
-            "gini": {},
-            "numbers_heatmap": {},
-        }
-        for n in names:
-            r = self.results[n]
-            prem = r.get("premium")
-            if prem is not None and prem.per_language:
-                report["per_language"][n] = {
-                    lang: {
-                        "premium": e["value"],
-                        "premium_ci": e["ci"],
-                        "bytes_per_token": e["bytes_per_token"],
-                        "bytes_per_token_ci": e["bytes_per_token_ci"],
-                        "chars_per_token": e["chars_per_token"],
-                        "chars_per_token_ci": e["chars_per_token_ci"],
-                        "flagged": e["flagged"],
-                        "rank": e.get("rank"),
-                    }
-                    for lang, e in prem.per_language.items()
-                }
-            g = r.get("gini")
-            if g is not None:
-                report["gini"][n] = {"value": g.value, "ci": g.ci, "lorenz": g.details.get("lorenz", [])}
-            npat = r.get("number_patterns")
-            if npat is not None:
-                report["numbers_heatmap"][n] = npat.details["heatmap"]
-        return _clean(
-            {
-                "schema": SCHEMA,
-                "toksmith_version": __version__,
-                "contract": self.contract,
-                "tokenizers": self.tokenizers,
-                "corpus": self.corpus,
-                "metrics": {
-                    m.name: {
-                        "family": m.family,
-                        "unit": m.unit,
-                        "aggregation": m.aggregation,
-                        "needs": m.needs,
-                        "description": m.description,
-                    }
-                    for m in self.metrics
-                },
-                "results": {n: {k: v.to_dict() for k, v in self.results[n].items()} for n in names},
-                "comparisons": self.comparisons,
-                "report": report,
-                "samples": self.samples,
-                "warnings": self.warnings,
-                "timing": self.timing,
-            }
-        )
-
-    def table(self) -> Any:
-        """A rich Table: one row per metric, one column per tokenizer, value [95% CI]."""
-        from rich.table import Table
-
-        names = [t["name"] for t in self.tokenizers]
-        t = Table(title="toksmith eval", show_lines=False)
-        t.add_column("metric", no_wrap=True)
-        t.add_column("unit", style="dim", max_width=16)
-        for n in names:
-            t.add_column(n, justify="right", min_width=9)
-        for m in self.metrics:
-            cells = []
-            any_value = False
-            for n in names:
-                r = self.results[n].get(m.name)
-                if r is None or r.value is None:
-                    cells.append("-")
-                    continue
-                any_value = True
-                ci = f"\n[dim][{_fmt(r.ci[0])}, {_fmt(r.ci[1])}][/]" if r.ci and r.ci[0] != r.ci[1] else ""
-                cells.append(_fmt(r.value) + ci)
-            if any_value:
-                t.add_row(m.name, m.unit, *cells)
-        return t
-
-
-def _fmt(x: float | int) -> str:
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    if not np.isfinite(x):
-        return "nan"
-    return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
 
 
 def _fingerprint(obj: Any) -> dict | None:
@@ -273,7 +117,7 @@ def _token_view(enc: Encoded) -> list[dict[str, list]]:
 
 def _ahead(
     tok: Tokenizer,
-    keys: list[str],
+    probes: list[Probe],
     prepare: list[Callable[[Tokenizer], None]],
     pivot: str,
     data_dir: Path | None,
@@ -282,13 +126,12 @@ def _ahead(
     """Corpus-independent work for one tokenizer, run while the corpus is encoded: its probes (one
     encode_batch call), vocabulary-only preparation, the resample weights of the probes' groups."""
     ctx = EvalContext(tok, None, None, pivot, data_dir)
-    run_probes(ctx, keys)
+    run_probes(ctx, probes)
     for fn in prepare:
         fn(tok)
-    for k in keys:
-        groups = PROBES[k].groups
-        if groups is not None:
-            for g, n in groups(ctx.cache[k]):
+    for p in probes:
+        if p.groups is not None:
+            for g, n in p.groups(ctx.cache[p.key]):
                 weights.prefetch(g, n)
     return ctx.cache
 
@@ -366,9 +209,9 @@ def evaluate(
             warnings.append(f"skipped (need --parallel): {', '.join(dropped)}")
     dd = Path(data_dir) if data_dir is not None else default_data_dir()
     stats = {s for m in chosen for s in m.stats}
-    probe_keys = [k for m in chosen for k in PROBES_OF.get(m.name, ())]
-    early = [k for k in dict.fromkeys(probe_keys) if not PROBES[k].after_corpus]
-    late = [k for k in dict.fromkeys(probe_keys) if PROBES[k].after_corpus]
+    probes = list({p.key: p for m in chosen for p in PROBES_OF.get(m.name, ())}.values())
+    early = [p for p in probes if not p.after_corpus]
+    late = [p for p in probes if p.after_corpus]
     prepare = [m.prepare for m in chosen if m.prepare is not None]
 
     weights = WeightPool(resamples=resamples, seed=seed)
@@ -438,7 +281,7 @@ def evaluate(
             ctx.cache.update(ahead[k].result())
             views = run_probes(ctx, late, [s["text"] for s in samples])
             for m in chosen:
-                ctx.results[m.name] = m.compute(ctx)
+                ctx.results[m.name] = m(ctx)
             results[name] = ctx.results
             if samples and views is not None:
                 for s, v in zip(samples, _token_view(views), strict=True):
@@ -478,7 +321,7 @@ def evaluate(
         for m in chosen:
             if m.after_bootstrap is not None and m.name in results[n]:
                 m.after_bootstrap(results[n][m.name], results[n])
-    comparisons = _compare(names, results, chosen)
+    comparisons = compare(names, results, chosen)
     bootstrap_s = time.perf_counter() - t0
     for n in names:
         for r in results[n].values():
@@ -519,47 +362,6 @@ def evaluate(
         {"encode_s": encode_s, "metrics_s": metrics_s, "bootstrap_s": bootstrap_s, "total_s": total},
         par_c.lang_names if par_c is not None else [],
     )
-
-
-def _compare(
-    names: list[str], results: dict[str, dict[str, MetricResult]], chosen: list[Metric]
-) -> list[dict]:
-    """Paired differences a - b with bootstrap intervals, for every metric (and language) both have."""
-    out: list[dict] = []
-    diffs: list[np.ndarray] = []
-    for a, b in itertools.combinations(names, 2):
-        for m in chosen:
-            ra, rb = results[a].get(m.name), results[b].get(m.name)
-            if ra is None or rb is None:
-                continue
-            for key, rep_a in ra.replicates.items():
-                rep_b = rb.replicates.get(key)
-                lang, fld = key
-                if rep_b is None or fld != "value":
-                    continue
-                va = ra.value if lang is None else (ra.per_language or {}).get(lang, {}).get("value")
-                vb = rb.value if lang is None else (rb.per_language or {}).get(lang, {}).get("value")
-                if va is None or vb is None:
-                    continue
-                units = ra.units if lang is None else (ra.per_language or {}).get(lang, {}).get("units")
-                diffs.append(rep_a - rep_b)
-                out.append(
-                    {
-                        "metric": m.name,
-                        "language": lang,
-                        "a": a,
-                        "b": b,
-                        "difference": float(va) - float(vb),
-                        "ci": None,
-                        "significant": False,
-                        "units": units,
-                        "thin": units is not None and units < MIN_UNITS,
-                    }
-                )
-    for c, ci in zip(out, percentile_cis(diffs), strict=True):
-        c["ci"] = ci
-        c["significant"] = bool(ci is not None and (ci[0] > 0 or ci[1] < 0))
-    return out
 
 
 def write_results(res: EvalResults, out_dir: str | Path) -> dict[str, Path]:

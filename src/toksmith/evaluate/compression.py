@@ -10,62 +10,56 @@ from __future__ import annotations
 
 import numpy as np
 
-from toksmith.evaluate.registry import EvalContext, MetricResult, ratio_result, register
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, metric
 
 __all__ = ["bytes_per_token", "chars_per_token", "bytes_per_token_doc_mean", "chars_per_token_doc_mean"]
 
 
-@register(
-    "bytes_per_token", family="compression", unit="bytes/token", aggregation="ratio of totals over documents"
-)
-def bytes_per_token(ctx: EvalContext) -> MetricResult:
+@metric("bytes_per_token", family="compression", unit="bytes/token", aggregation="ratio of totals over documents")
+def bytes_per_token(m: Metric, ctx: EvalContext) -> MetricResult:
     """UTF-8 bytes of text per token (higher compresses better)."""
-    enc = ctx.text
-    assert enc is not None
-    return ratio_result("bytes_per_token", enc, enc.corpus.doc_bytes, enc.doc_tokens, group=enc.corpus.name)
+    enc = m.text(ctx)
+    return m.ratio(enc, enc.corpus.doc_bytes, enc.doc_tokens)
 
 
-@register(
+@metric(
     "chars_per_token",
     family="compression",
     unit="characters/token",
     aggregation="ratio of totals over documents",
 )
-def chars_per_token(ctx: EvalContext) -> MetricResult:
+def chars_per_token(m: Metric, ctx: EvalContext) -> MetricResult:
     """Unicode code points of text per token."""
-    enc = ctx.text
-    assert enc is not None
-    return ratio_result("chars_per_token", enc, enc.corpus.doc_chars, enc.doc_tokens, group=enc.corpus.name)
+    enc = m.text(ctx)
+    return m.ratio(enc, enc.corpus.doc_chars, enc.doc_tokens)
 
 
-def _doc_mean(name: str, ctx: EvalContext, amount: np.ndarray) -> MetricResult:
-    enc = ctx.text
-    assert enc is not None
+def _doc_mean(m: Metric, ctx: EvalContext, field: str) -> MetricResult:
+    enc = m.text(ctx)
+    amount = getattr(enc.corpus, field)
     tokens = enc.doc_tokens
     has = (tokens > 0).astype(np.float64)
     per_doc = np.divide(amount, tokens, out=np.zeros(len(tokens)), where=tokens > 0)
-    return ratio_result(name, enc, per_doc, has, group=enc.corpus.name)
+    return m.ratio(enc, per_doc, has)
 
 
-@register(
+@metric(
     "bytes_per_token_doc_mean",
     family="compression",
     unit="bytes/token",
     aggregation="mean over documents of per-document ratio",
 )
-def bytes_per_token_doc_mean(ctx: EvalContext) -> MetricResult:
+def bytes_per_token_doc_mean(m: Metric, ctx: EvalContext) -> MetricResult:
     """Bytes per token, averaged over documents."""
-    assert ctx.text is not None
-    return _doc_mean("bytes_per_token_doc_mean", ctx, ctx.text.corpus.doc_bytes)
+    return _doc_mean(m, ctx, "doc_bytes")
 
 
-@register(
+@metric(
     "chars_per_token_doc_mean",
     family="compression",
     unit="characters/token",
     aggregation="mean over documents of per-document ratio",
 )
-def chars_per_token_doc_mean(ctx: EvalContext) -> MetricResult:
+def chars_per_token_doc_mean(m: Metric, ctx: EvalContext) -> MetricResult:
     """Characters per token, averaged over documents."""
-    assert ctx.text is not None
-    return _doc_mean("chars_per_token_doc_mean", ctx, ctx.text.corpus.doc_chars)
+    return _doc_mean(m, ctx, "doc_chars")

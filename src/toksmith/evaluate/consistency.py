@@ -23,62 +23,48 @@ import numpy as np
 
 from toksmith.evaluate.bootstrap import Ratio
 from toksmith.evaluate.encoded import Encoded
-from toksmith.evaluate.registry import (
-    EvalContext,
-    MetricResult,
-    Probe,
-    probe_result,
-    ratio_result,
-    register,
-    register_probe,
-)
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, Probe, metric, probe_result
 from toksmith.vocab import Vocab
 
 __all__ = ["count_encodings", "round_trip", "unk_rate"]
 
 
-@register(
+@metric(
     "round_trip",
     family="consistency",
     unit="share of documents",
     aggregation="mean over documents of exact byte equality",
     stats=("round_trip",),
 )
-def round_trip(ctx: EvalContext) -> MetricResult:
+def round_trip(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of documents with decode_bytes(encode(text)) == text.encode()."""
-    enc = ctx.text
-    assert enc is not None and enc.round_trip_ok is not None
+    enc = m.text(ctx)
     ok = enc.round_trip_ok
     bad = np.flatnonzero(~ok)
     examples = list(enc.failed_examples)
-    return ratio_result(
-        "round_trip",
+    return m.ratio(
         enc,
         ok.astype(np.float64),
         np.ones(len(ok)),
-        group=enc.corpus.name,
         details={"failed_documents": int(len(bad)), "examples": examples},
     )
 
 
-@register(
+@metric(
     "unk_rate",
     family="consistency",
     unit="unknown tokens/token",
     aggregation="ratio of totals over documents",
 )
-def unk_rate(ctx: EvalContext) -> MetricResult:
+def unk_rate(m: Metric, ctx: EvalContext) -> MetricResult:
     """Unknown tokens per token."""
-    enc = ctx.text
-    assert enc is not None
+    enc = m.text(ctx)
     total = float(enc.corpus.doc_bytes.sum())
     share = float(enc.doc_unk_bytes.sum()) / total if total else 0.0
-    return ratio_result(
-        "unk_rate",
+    return m.ratio(
         enc,
         enc.doc_unk,
         enc.doc_tokens,
-        group=enc.corpus.name,
         details={"unk_byte_share": share, "unk_tokens": int(enc.doc_unk.sum())},
     )
 
@@ -133,62 +119,57 @@ def _stability_finish(ctx: EvalContext, enc: Encoded | None) -> dict[str, Any] |
     return out
 
 
-register_probe(
-    Probe("stability", _stability_texts, _stability_finish, after_corpus=True),
-    ["stability_leading_space", "stability_capital", "stability_punctuation"],
+STABILITY_PROBE = Probe(
+    "stability",
+    _stability_texts,
+    _stability_finish,
+    metrics=("stability_leading_space", "stability_capital", "stability_punctuation"),
+    after_corpus=True,
 )
 
 
-def _stability(ctx: EvalContext) -> dict[str, Any] | None:
-    return probe_result(ctx, "stability")
-
-
-def _stability_metric(ctx: EvalContext, name: str, key: str) -> MetricResult:
-    agg = "share of sampled corpus words (fixed seed, at most 400)"
-    s = _stability(ctx)
+def _stability_metric(m: Metric, ctx: EvalContext, key: str) -> MetricResult:
+    s = probe_result(ctx, STABILITY_PROBE)
     if s is None:
-        return MetricResult(name, None, "share of words", agg, notes=["skipped: no words in the corpus"])
+        return m.skipped("no words in the corpus")
     num, den = s[key]
-    r = Ratio.of(("words",), num, den)
-    res = MetricResult(name, r.point(), "share of words", agg, units=int(den.sum()))
-    res.ratios[(None, "value")] = r
-    return res
+    return m.resampled(Ratio.of(("words",), num, den), units=int(den.sum()))
 
 
-@register(
+@metric(
     "stability_leading_space",
     family="consistency",
     unit="share of words",
     aggregation="share of sampled corpus words (fixed seed, at most 400)",
     stats=("word_sample",),
 )
-def stability_leading_space(ctx: EvalContext) -> MetricResult:
+def stability_leading_space(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of words split the same at the start of a text as after a space."""
-    return _stability_metric(ctx, "stability_leading_space", "leading_space")
+    return _stability_metric(m, ctx, "leading_space")
 
 
-@register(
+@metric(
     "stability_capital",
     family="consistency",
     unit="share of words",
     aggregation="share of sampled corpus words (fixed seed, at most 400)",
     stats=("word_sample",),
 )
-def stability_capital(ctx: EvalContext) -> MetricResult:
+def stability_capital(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of words split the same when capitalised."""
-    return _stability_metric(ctx, "stability_capital", "capital")
+    return _stability_metric(m, ctx, "capital")
 
 
-@register(
+@metric(
     "stability_punctuation",
     family="consistency",
     unit="share of words",
     aggregation="share of sampled corpus words (fixed seed, at most 400)",
     stats=("word_sample",),
 )
-def stability_punctuation(ctx: EvalContext) -> MetricResult:
+def stability_punctuation(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of words split the same when followed by a comma."""
-    return _stability_metric(ctx, "stability_punctuation", "punctuation")
+    return _stability_metric(m, ctx, "punctuation")
 
 
 _TOKEN_SETS: dict[str, tuple[dict[bytes, int], int]] = {}
@@ -221,7 +202,7 @@ def count_encodings(data: bytes, vocab: Vocab) -> int:
     return ways[0]
 
 
-@register(
+@metric(
     "alternative_encodings",
     family="consistency",
     unit="token sequences",
@@ -229,21 +210,15 @@ def count_encodings(data: bytes, vocab: Vocab) -> int:
     stats=("word_sample",),
     prepare=lambda tok: _token_set(tok.vocab),
 )
-def alternative_encodings(ctx: EvalContext) -> MetricResult:
+def alternative_encodings(m: Metric, ctx: EvalContext) -> MetricResult:
     """How many token sequences decode to the same word (non-unique encodings)."""
-    agg = "median over sampled corpus words (at most 200)"
     if ctx.text is None or not ctx.text.corpus.word_texts_sample:
-        return MetricResult(
-            "alternative_encodings", None, "token sequences", agg, notes=["skipped: no words in the corpus"]
-        )
+        return m.skipped("no words in the corpus")
     words = ctx.text.corpus.word_texts_sample[:200]
     counts = [count_encodings((" " + w).encode(), ctx.tokenizer.vocab) for w in words]
     logs = [math.log10(c) if c > 0 else 0.0 for c in counts]
-    return MetricResult(
-        "alternative_encodings",
+    return m.result(
         float(np.median(counts)),
-        "token sequences",
-        agg,
         units=len(words),
         details={
             "mean_log10": float(np.mean(logs)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toksmith.evaluate.registry import EvalContext, MetricResult, register
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, metric
 
 __all__ = ["ALPHA", "renyi_entropy", "renyi_efficiency", "shannon_efficiency"]
 
@@ -38,42 +38,31 @@ def _declared(ctx: EvalContext) -> int:
     return int(v.declared_size or v.size)
 
 
-@register(
+@metric(
     "renyi_efficiency",
     family="entropy",
     unit="H_2.5 / log2|V|",
     aggregation="unigram distribution of the whole corpus",
 )
-def renyi_efficiency(ctx: EvalContext) -> MetricResult:
+def renyi_efficiency(m: Metric, ctx: EvalContext) -> MetricResult:
     """Rényi entropy (alpha = 2.5) of token frequencies over log2 of the declared vocabulary size."""
-    assert ctx.text is not None
     v = _declared(ctx)
-    h = renyi_entropy(ctx.text.counts, ALPHA)
-    return MetricResult(
-        "renyi_efficiency",
+    h = renyi_entropy(m.text(ctx).counts, ALPHA)
+    return m.result(
         h / np.log2(v),
-        "H_2.5 / log2|V|",
-        "unigram distribution of the whole corpus",
         details={"alpha": ALPHA, "entropy_bits": h, "declared_vocab_size": v},
         notes=[f"|V| = {v}, the declared vocabulary size (all ids, specials included)"],
     )
 
 
-@register(
+@metric(
     "shannon_efficiency",
     family="entropy",
     unit="H_1 / log2|V|",
     aggregation="unigram distribution of the whole corpus",
 )
-def shannon_efficiency(ctx: EvalContext) -> MetricResult:
+def shannon_efficiency(m: Metric, ctx: EvalContext) -> MetricResult:
     """Shannon entropy of token frequencies over log2 of the declared vocabulary size."""
-    assert ctx.text is not None
     v = _declared(ctx)
-    h = renyi_entropy(ctx.text.counts, 1.0)
-    return MetricResult(
-        "shannon_efficiency",
-        h / np.log2(v),
-        "H_1 / log2|V|",
-        "unigram distribution of the whole corpus",
-        details={"entropy_bits": h, "declared_vocab_size": v},
-    )
+    h = renyi_entropy(m.text(ctx).counts, 1.0)
+    return m.result(h / np.log2(v), details={"entropy_bits": h, "declared_vocab_size": v})

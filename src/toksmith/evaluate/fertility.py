@@ -9,10 +9,7 @@ share of words overlapped by 2+ tokens.
 
 from __future__ import annotations
 
-import numpy as np
-
-from toksmith.evaluate.registry import EvalContext, MetricResult, ratio_result, register
-from toksmith.evaluate.stream import TokenStats
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, metric
 
 __all__ = ["fertility", "continued_word_rate"]
 
@@ -21,42 +18,24 @@ _NOTE = (
 )
 
 
-def _per_doc(enc: TokenStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(words, tokens overlapping words, words split into 2+ tokens) per document."""
-    words, toks, cont = enc.corpus.doc_words, enc.word_tokens, enc.word_continued
-    assert words is not None and toks is not None and cont is not None
-    return words, toks, cont
-
-
-@register(
+@metric(
     "fertility", family="fertility", unit="tokens/word", aggregation="ratio of totals over words", stats=("words",)
 )
-def fertility(ctx: EvalContext) -> MetricResult:
+def fertility(m: Metric, ctx: EvalContext) -> MetricResult:
     """Tokens per UAX #29 word."""
-    enc = ctx.text
-    assert enc is not None
-    words, toks, _ = _per_doc(enc)
-    return ratio_result(
-        "fertility",
-        enc,
-        toks,
-        words,
-        group=enc.corpus.name,
-        notes=[_NOTE],
-        details={"words": int(words.sum())},
-    )
+    enc = m.text(ctx)
+    words = enc.corpus.doc_words
+    return m.ratio(enc, enc.word_tokens, words, notes=[_NOTE], details={"words": int(words.sum())})
 
 
-@register(
+@metric(
     "continued_word_rate",
     family="fertility",
     unit="share of words",
     aggregation="ratio of totals over words",
     stats=("words",),
 )
-def continued_word_rate(ctx: EvalContext) -> MetricResult:
+def continued_word_rate(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of words split into two or more tokens."""
-    enc = ctx.text
-    assert enc is not None
-    words, _, cont = _per_doc(enc)
-    return ratio_result("continued_word_rate", enc, cont, words, group=enc.corpus.name, notes=[_NOTE])
+    enc = m.text(ctx)
+    return m.ratio(enc, enc.word_continued, enc.corpus.doc_words, notes=[_NOTE])

@@ -28,7 +28,7 @@ import numpy as np
 
 from toksmith.evaluate.bootstrap import Ratio
 from toksmith.evaluate.encoded import Encoded, encode_groups
-from toksmith.evaluate.registry import EvalContext, MetricResult, Probe, probe_result, register, register_probe
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, Probe, metric, probe_result
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = ["MAX_WORDS", "word_boundaries_of", "load_morphscore", "load_sigmorphon"]
@@ -133,10 +133,6 @@ def _data(ctx: EvalContext, sub: str) -> Path | None:
     return d if d.is_dir() else None
 
 
-def _skip(name: str, unit: str, agg: str, sub: str) -> MetricResult:
-    return MetricResult(name, None, unit, agg, notes=[f"skipped: data folder '{sub}' not found"])
-
-
 def _morphscore_texts(ctx: EvalContext) -> list[str] | None:
     d = _data(ctx, "morphscore")
     if d is None:
@@ -158,46 +154,39 @@ def _morphscore_finish(ctx: EvalContext, enc: Encoded | None) -> dict[str, Any] 
     return {"data": data, "hit": hit, "scored": scored, "lang": lang_of}
 
 
-register_probe(
-    Probe(
-        "morphscore",
-        _morphscore_texts,
-        _morphscore_finish,
-        groups=lambda r: [(("morphscore", "all"), len(r["hit"]))] if r else [],
-    ),
-    ["morphscore"],
+MORPHSCORE_PROBE = Probe(
+    "morphscore",
+    _morphscore_texts,
+    _morphscore_finish,
+    metrics=("morphscore",),
+    groups=lambda r: [(("morphscore", "all"), len(r["hit"]))] if r else [],
 )
 
 
-@register(
+@metric(
     "morphscore",
     family="morphology",
     unit="share of words",
     needs="morphscore",
     aggregation="micro over words not kept whole (at most 500 per language)",
 )
-def morphscore(ctx: EvalContext) -> MetricResult:
+def morphscore(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of words with a token boundary at the gold morpheme boundary."""
-    agg = "micro over words not kept whole (at most 500 per language)"
-    p = probe_result(ctx, "morphscore")
+    p = probe_result(ctx, MORPHSCORE_PROBE)
     if p is None:
-        return _skip("morphscore", "share of words", agg, "morphscore")
+        return m.skipped("data folder 'morphscore' not found")
     data, hit, scored, lang_of = p["data"], p["hit"], p["scored"], p["lang"]
     n_words = len(hit)
-    r = Ratio.of(("morphscore", "all"), hit, scored)
-    res = MetricResult(
-        "morphscore", r.point(), "share of words", agg, per_language={}, units=int(scored.sum())
-    )
-    res.ratios[(None, "value")] = r
-    assert res.per_language is not None
+    per_language: dict[str, dict[str, Any]] = {}
+    res = m.resampled(Ratio.of(("morphscore", "all"), hit, scored), per_language=per_language, units=int(scored.sum()))
     for li, lang in enumerate(data):
-        m = lang_of == li
-        rl = Ratio.of(("morphscore", lang), hit[m], scored[m])
-        res.per_language[lang] = {
+        sel = lang_of == li
+        rl = Ratio.of(("morphscore", lang), hit[sel], scored[sel])
+        per_language[lang] = {
             "value": rl.point(),
             "ci": None,
-            "units": int(scored[m].sum()),
-            "words": int(m.sum()),
+            "units": int(scored[sel].sum()),
+            "words": int(sel.sum()),
         }
     res.notes.append(
         f"{n_words} words in {len(data)} languages; {int(n_words - scored.sum())} kept whole "
@@ -235,26 +224,19 @@ def _sigmorphon_finish(ctx: EvalContext, enc: Encoded | None) -> dict[str, Any] 
     return {"data": data, "tp": tp, "pred": pred, "gold": gold, "lang": langs}
 
 
-register_probe(
-    Probe(
-        "sigmorphon",
-        _sigmorphon_texts,
-        _sigmorphon_finish,
-        groups=lambda r: [(("sigmorphon", "all"), len(r["tp"]))] if r else [],
-    ),
-    ["morph_boundary_precision", "morph_boundary_recall", "morph_boundary_f1"],
+SIGMORPHON_PROBE = Probe(
+    "sigmorphon",
+    _sigmorphon_texts,
+    _sigmorphon_finish,
+    metrics=("morph_boundary_precision", "morph_boundary_recall", "morph_boundary_f1"),
+    groups=lambda r: [(("sigmorphon", "all"), len(r["tp"]))] if r else [],
 )
 
 
-def _prf(ctx: EvalContext) -> dict | None:
-    return probe_result(ctx, "sigmorphon")
-
-
-def _boundary_metric(ctx: EvalContext, name: str, kind: str) -> MetricResult:
-    agg = "micro over words (at most 500 per language)"
-    p = _prf(ctx)
+def _boundary_metric(m: Metric, ctx: EvalContext, kind: str) -> MetricResult:
+    p = probe_result(ctx, SIGMORPHON_PROBE)
     if p is None:
-        return _skip(name, "share of boundaries", agg, "sigmorphon2022")
+        return m.skipped("data folder 'sigmorphon2022' not found")
     tp, pred, gold = p["tp"], p["pred"], p["gold"]
     if kind == "precision":
         num, den = tp, pred
@@ -262,54 +244,52 @@ def _boundary_metric(ctx: EvalContext, name: str, kind: str) -> MetricResult:
         num, den = tp, gold
     else:
         num, den = 2 * tp, pred + gold
-    r = Ratio.of(("sigmorphon", "all"), num, den)
-    res = MetricResult(name, r.point(), "share of boundaries", agg, per_language={}, units=len(tp))
-    res.ratios[(None, "value")] = r
-    assert res.per_language is not None
+    per_language: dict[str, dict[str, Any]] = {}
+    res = m.resampled(Ratio.of(("sigmorphon", "all"), num, den), per_language=per_language, units=len(tp))
     for li, (lang, (_, skipped)) in enumerate(p["data"].items()):
-        m = p["lang"] == li
-        rl = Ratio.of(("sigmorphon", lang), num[m], den[m])
-        res.per_language[lang] = {
+        sel = p["lang"] == li
+        rl = Ratio.of(("sigmorphon", lang), num[sel], den[sel])
+        per_language[lang] = {
             "value": rl.point(),
             "ci": None,
-            "units": int(m.sum()),
+            "units": int(sel.sum()),
             "skipped_canonical_rows": skipped,
         }
     res.notes.append("surface segmentations only (morphs concatenate to the word); a fixed-seed sample")
     return res
 
 
-@register(
+@metric(
     "morph_boundary_precision",
     family="morphology",
     unit="share of boundaries",
     needs="sigmorphon2022",
     aggregation="micro over words (at most 500 per language)",
 )
-def morph_boundary_precision(ctx: EvalContext) -> MetricResult:
+def morph_boundary_precision(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of token boundaries inside words that are gold morpheme boundaries."""
-    return _boundary_metric(ctx, "morph_boundary_precision", "precision")
+    return _boundary_metric(m, ctx, "precision")
 
 
-@register(
+@metric(
     "morph_boundary_recall",
     family="morphology",
     unit="share of boundaries",
     needs="sigmorphon2022",
     aggregation="micro over words (at most 500 per language)",
 )
-def morph_boundary_recall(ctx: EvalContext) -> MetricResult:
+def morph_boundary_recall(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of gold morpheme boundaries that are token boundaries."""
-    return _boundary_metric(ctx, "morph_boundary_recall", "recall")
+    return _boundary_metric(m, ctx, "recall")
 
 
-@register(
+@metric(
     "morph_boundary_f1",
     family="morphology",
     unit="share of boundaries",
     needs="sigmorphon2022",
     aggregation="micro over words (at most 500 per language)",
 )
-def morph_boundary_f1(ctx: EvalContext) -> MetricResult:
+def morph_boundary_f1(m: Metric, ctx: EvalContext) -> MetricResult:
     """F1 of token boundaries against gold morpheme boundaries: 2TP / (2TP + FP + FN)."""
-    return _boundary_metric(ctx, "morph_boundary_f1", "f1")
+    return _boundary_metric(m, ctx, "f1")

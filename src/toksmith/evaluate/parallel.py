@@ -15,7 +15,7 @@ import numpy as np
 
 from toksmith.errors import CorpusError
 from toksmith.evaluate.bootstrap import MIN_UNITS, Ratio, gini_rows, percentile_ci
-from toksmith.evaluate.registry import EvalContext, MetricResult, register
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, metric
 
 __all__ = ["UNK_FLAG", "premium", "gini", "lorenz_points"]
 
@@ -37,17 +37,18 @@ def lorenz_points(values: np.ndarray) -> list[list[float]]:
     return [[float(a), float(b)] for a, b in zip(x, y, strict=True)]
 
 
-@register(
+@metric(
     "premium",
     family="parallel",
     unit="tokens(L)/tokens(pivot)",
     needs="parallel",
     aggregation="per language: ratio of totals; value: mean over ranked languages",
 )
-def premium(ctx: EvalContext) -> MetricResult:
+def premium(m: Metric, ctx: EvalContext) -> MetricResult:
     """Tokenization premium of every language against the pivot."""
     enc = ctx.parallel
-    assert enc is not None
+    if enc is None:
+        raise CorpusError("metric 'premium' needs a parallel corpus, and none was given: pass parallel= to evaluate()")
     c = enc.corpus
     if ctx.pivot not in c.lang_names:
         raise CorpusError(
@@ -57,17 +58,10 @@ def premium(ctx: EvalContext) -> MetricResult:
     tokens = enc.doc_tokens.astype(np.float64)
     piv = c.docs_of_lang(ctx.pivot)
     piv_tokens = tokens[piv]
-    res = MetricResult(
-        "premium",
-        None,
-        "tokens(L)/tokens(pivot)",
-        "per language: ratio of totals; value: mean over ranked languages",
-        per_language={},
-    )
-    res.units = len(c.lang_names)
+    per_language: dict[str, dict[str, Any]] = {}
+    res = m.result(None, per_language=per_language, units=len(c.lang_names))
     ranked: list[str] = []
     flagged: list[str] = []
-    assert res.per_language is not None
     for lang in c.lang_names:
         idx = c.docs_of_lang(lang)
         r = Ratio(("parallel", lang), tokens[idx], ("parallel", ctx.pivot), piv_tokens)
@@ -98,22 +92,22 @@ def premium(ctx: EvalContext) -> MetricResult:
             entry["per_line"] = float(per_line[ok].mean()) if ok.any() else None
         if len(idx) < MIN_UNITS:
             entry["thin"] = True
-        res.per_language[lang] = entry
+        per_language[lang] = entry
         res.ratios[(lang, "value")] = r
         res.ratios[(lang, "bytes_per_token")] = bpt
         res.ratios[(lang, "chars_per_token")] = cpt
         (flagged if entry["flagged"] else ranked).append(lang)
-    prem = np.array([res.per_language[lang]["value"] for lang in ranked])
+    prem = np.array([per_language[lang]["value"] for lang in ranked])
     res.value = float(prem.mean()) if len(prem) else None
-    order = sorted(ranked, key=lambda lang: res.per_language[lang]["value"])  # type: ignore[index]
+    order = sorted(ranked, key=lambda lang: per_language[lang]["value"])
     for rank, lang in enumerate(order, 1):
-        res.per_language[lang]["rank"] = rank
+        per_language[lang]["rank"] = rank
     res.details = {
         "pivot": ctx.pivot,
         "ranked": order,
         "flagged": flagged,
         "unk_flag_threshold": UNK_FLAG,
-        "aligned_languages": sum(1 for e in res.per_language.values() if e["per_line"] is not None),
+        "aligned_languages": sum(1 for e in per_language.values() if e["per_line"] is not None),
     }
     res.notes.append(
         f"pivot: {ctx.pivot}; {len(flagged)} language(s) flagged for unknown tokens > "
@@ -137,7 +131,7 @@ def _gini_after(res: MetricResult, results: dict[str, MetricResult]) -> None:
     res.ci = percentile_ci(g)
 
 
-@register(
+@metric(
     "gini",
     family="parallel",
     unit="Gini coefficient (0 = equal)",
@@ -145,20 +139,14 @@ def _gini_after(res: MetricResult, results: dict[str, MetricResult]) -> None:
     aggregation="across ranked languages of corpus-level token counts",
     after_bootstrap=_gini_after,
 )
-def gini(ctx: EvalContext) -> MetricResult:
+def gini(m: Metric, ctx: EvalContext) -> MetricResult:
     """Inequality of token counts across the languages of a parallel corpus, with Lorenz-curve points."""
     prem = ctx.results.get("premium") or premium(ctx)
     langs = prem.details["ranked"]
-    assert prem.per_language is not None
-    tokens = np.array([prem.per_language[lang]["tokens"] for lang in langs], dtype=np.float64)
+    per_language = prem.per_language or {}
+    tokens = np.array([per_language[lang]["tokens"] for lang in langs], dtype=np.float64)
     value = float(gini_rows(tokens[None, :])[0]) if len(tokens) else None
-    res = MetricResult(
-        "gini",
-        value,
-        "Gini coefficient (0 = equal)",
-        "across ranked languages of corpus-level token counts",
-        units=len(langs),
-    )
+    res = m.result(value, units=len(langs))
     res.details = {"lorenz": lorenz_points(tokens), "languages": len(langs)}
     res.notes.append("interval: Gini of the bootstrap replicates of the per-language premiums")
     if 0 < len(langs) < 5:

@@ -13,33 +13,25 @@ import os
 import numpy as np
 
 from toksmith.evaluate.bootstrap import Ratio
-from toksmith.evaluate.registry import EvalContext, MetricResult, register
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, metric
 
 __all__ = ["encode_throughput"]
 
 
-@register(
+@metric(
     "encode_throughput",
     family="speed",
     unit="MB/s",
     aggregation="total bytes / total seconds over timed encode_batch calls",
 )
-def encode_throughput(ctx: EvalContext) -> MetricResult:
+def encode_throughput(m: Metric, ctx: EvalContext) -> MetricResult:
     """Bytes of text encoded per second by the tokenizer's encode_batch."""
-    enc = ctx.text
-    assert enc is not None
+    enc = m.text(ctx)
     nb = np.array([b for b, _ in enc.chunk_times], dtype=np.float64)
     sec = np.array([s for _, s in enc.chunk_times], dtype=np.float64)
     r = Ratio.of(("chunks", len(nb)), nb, sec, scale=1e-6)
     per = nb / np.maximum(sec, 1e-12) / 1e6
-    res = MetricResult(
-        "encode_throughput",
-        r.point(),
-        "MB/s",
-        "total bytes / total seconds over timed encode_batch calls",
-        units=len(nb),
-    )
-    res.ratios[(None, "value")] = r
+    res = m.resampled(r, units=len(nb))
     res.details = {
         "repeats": len(nb),
         "warmup_s": enc.warmup_s,

@@ -7,11 +7,17 @@ of the previous one); the calling thread reduces each batch to what the metrics 
 - per document (compact numpy arrays): bytes, characters, language, words; per tokenizer tokens,
   unknown tokens, bytes lost to unknown tokens, round-trip equality, tokens overlapping words and
   words split into 2+ tokens;
-- per tokenizer: the unigram counts (|V|), the digit-run tally (`numbers.DigitTally`), the time of
-  every `encode_batch` call;
+- per tokenizer: the unigram counts (|V|), the digit-run tally (`DigitTally`), the time of every
+  `encode_batch` call;
 - a fixed-size sample of word occurrences (`WordSample`) and of texts for the report's viewer.
 
 Memory is O(documents + |V|) whatever the corpus bytes: at most two encoded batches wait in the queue.
+
+The pass is two steps, so that it can be spread over workers: `reduce_shard` encodes and reduces one
+shard (a run of documents, in order) to a `ShardStats`, and `merge_shards` joins the shards' results,
+in corpus order, into the `CorpusStats` and `TokenStats` the metrics read. `stream_corpus` is the
+pass over one shard. Every tally merges exactly (sums, concatenations); the word sample and the
+viewer's texts are exact for one shard and deterministic for several.
 """
 
 from __future__ import annotations
@@ -27,11 +33,20 @@ from typing import Any
 import numpy as np
 
 from toksmith.corpus import Document
+from toksmith.evaluate.digit_splits import PATTERNS, classify_runs, first_seen, long_shares
 from toksmith.evaluate.encoded import CHUNK_DOCS, Encoded, TextCorpus, flatten, vocab_arrays
-from toksmith.evaluate.numbers import DigitTally
 from toksmith.tokenizers.base import Tokenizer
 
-__all__ = ["CorpusStats", "TokenStats", "WordSample", "stream_corpus"]
+__all__ = [
+    "CorpusStats",
+    "DigitTally",
+    "ShardStats",
+    "TokenStats",
+    "WordSample",
+    "merge_shards",
+    "reduce_shard",
+    "stream_corpus",
+]
 
 #: statistics a metric may ask the pass for, beyond tokens, bytes, characters and unigram counts
 OPTIONAL_STATS = frozenset({"words", "word_sample", "digits", "round_trip"})
@@ -56,10 +71,11 @@ class WordSample:
     PICK = 20000
     SEED = 20250
 
-    def __init__(self, size: int = 400) -> None:
+    def __init__(self, size: int = 400, shard: int = 0) -> None:
         self.size = size
         self.total = 0
-        self._rng = np.random.default_rng([self.SEED, 1])
+        # shard 0 keeps the key stream of a single pass; other shards draw keys of their own
+        self._rng = np.random.default_rng([self.SEED, 1] if shard == 0 else [self.SEED, 1, shard])
         self._keys = np.zeros(0)
         self._words = np.empty(0, dtype=object)
 
@@ -85,12 +101,19 @@ class WordSample:
             return
         words = np.empty(len(new), dtype=object)
         words[:] = [text[a:b] for a, b in zip(starts[new].tolist(), ends[new].tolist(), strict=True)]
-        allkeys = np.concatenate((self._keys, keys[new]))
-        allwords = np.concatenate((self._words, words))
-        if len(allkeys) > self.PICK:
-            keep = np.sort(np.argpartition(allkeys, self.PICK - 1)[: self.PICK])
-            allkeys, allwords = allkeys[keep], allwords[keep]
-        self._keys, self._words = allkeys, allwords
+        self._keep(np.concatenate((self._keys, keys[new])), np.concatenate((self._words, words)))
+
+    def _keep(self, keys: np.ndarray, words: np.ndarray) -> None:
+        """Keep the PICK occurrences with the smallest keys, in their order."""
+        if len(keys) > self.PICK:
+            keep = np.sort(np.argpartition(keys, self.PICK - 1)[: self.PICK])
+            keys, words = keys[keep], words[keep]
+        self._keys, self._words = keys, words
+
+    def merge(self, other: WordSample) -> None:
+        """Add the occurrences sampled by `other` (a later shard): the PICK smallest keys of both."""
+        self.total += other.total
+        self._keep(np.concatenate((self._keys, other._keys)), np.concatenate((self._words, other._words)))
 
     def result(self) -> list[str]:
         seen = {w for w in self._words.tolist() if len(w) >= 3 and w.isalpha()}
@@ -101,6 +124,60 @@ class WordSample:
                 rng.permutation(self.total)  # the draws the whole-corpus sampler made first
             words = [words[i] for i in sorted(rng.choice(len(words), self.size, replace=False).tolist())]
         return words
+
+
+class DigitTally:
+    """How the digit runs of a corpus split, tallied batch by batch (patterns: `toksmith.evaluate.digit_splits`)."""
+
+    def __init__(self) -> None:
+        self.numbers = 0
+        self.digits = 0
+        self.tokens = 0
+        self.pv = np.zeros(3, dtype=np.int64)  # true positives, predicted, gold
+        self.long_counts = np.zeros(len(PATTERNS), dtype=np.int64)
+        self.long_order: list[int] = []
+
+    def add(self, enc: Encoded, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Tally the digit runs [starts, ends) (byte offsets) of one encoded batch."""
+        if len(starts) == 0:
+            return
+        lengths = ends - starts
+        code, tp, nb, gold = classify_runs(lengths, *enc.internal_boundaries(starts, ends))
+        self.numbers += len(lengths)
+        self.digits += int(lengths.sum())
+        self.tokens += int(enc.tokens_in(starts, ends).sum())
+        self.pv += [int(tp.sum()), int(nb.sum()), int(gold.sum())]
+        long = code[(lengths >= 4) & (lengths % 3 != 0)]
+        if len(long):
+            self.long_counts += np.bincount(long, minlength=len(PATTERNS))
+            first_seen(long, self.long_order)
+
+    def merge(self, other: DigitTally) -> None:
+        """Add the tally of a later shard."""
+        self.numbers += other.numbers
+        self.digits += other.digits
+        self.tokens += other.tokens
+        self.pv += other.pv
+        self.long_counts += other.long_counts
+        for c in other.long_order:
+            if c not in self.long_order:
+                self.long_order.append(c)
+
+    def summary(self) -> dict[str, Any] | None:
+        """The `in_corpus` details, or None when the corpus has no digits."""
+        if not self.numbers:
+            return None
+        dominant, shares = long_shares(self.long_counts, self.long_order)
+        tp, pred, gold = self.pv.tolist()
+        return {
+            "numbers": self.numbers,
+            "digits": self.digits,
+            "tokens_per_digit": float(self.tokens / self.digits),
+            "place_value_f1": float(2 * tp / (pred + gold)) if pred + gold else None,
+            "dominant_pattern_4plus": dominant,
+            "pattern_shares_4plus": shares,
+        }
+
 
 
 @dataclass
@@ -143,7 +220,7 @@ class TokenStats:
 
 @dataclass
 class _Acc:
-    """Growing per-tokenizer state while batches arrive."""
+    """One tokenizer's growing state while the batches of a shard arrive."""
 
     tokenizer: Tokenizer
     counts: np.ndarray
@@ -156,9 +233,43 @@ class _Acc:
     def push(self, key: str, arr: np.ndarray) -> None:
         self.parts.setdefault(key, []).append(arr)
 
+    def add_counts(self, c: np.ndarray) -> None:
+        if len(c) > len(self.counts):  # an id beyond the vocabulary
+            self.counts = np.concatenate((self.counts, np.zeros(len(c) - len(self.counts), np.int64)))
+        self.counts[: len(c)] += c
+
+    def merge(self, other: _Acc) -> None:
+        """Append a later shard's state."""
+        self.add_counts(other.counts)
+        for key, arrs in other.parts.items():
+            self.parts.setdefault(key, []).extend(arrs)
+        if not self.chunk_times:
+            self.warmup_s = other.warmup_s
+        self.chunk_times += other.chunk_times
+        self.failed = (self.failed + other.failed)[:3]
+        if self.digits is not None and other.digits is not None:
+            self.digits.merge(other.digits)
+
     def cat(self, key: str, dtype: Any) -> np.ndarray:
         p = self.parts.get(key)
         return np.concatenate(p) if p else np.zeros(0, dtype=dtype)
+
+
+@dataclass
+class ShardStats:
+    """What one shard of the pass reduces to: per-document arrays, tallies and samples, mergeable in order."""
+
+    stats: frozenset[str]
+    langs: list[str]  # this shard's languages in order of first appearance; doc_lang indexes it
+    doc_lang: list[np.ndarray] = field(default_factory=list)
+    doc_bytes: list[np.ndarray] = field(default_factory=list)
+    doc_chars: list[np.ndarray] = field(default_factory=list)
+    doc_words: list[np.ndarray] = field(default_factory=list)
+    heads: dict[str, tuple[int, str, int]] = field(default_factory=dict)  # lang -> (length, text, docs seen)
+    first_texts: list[str] = field(default_factory=list)
+    n_docs: int = 0
+    sample: WordSample | None = None
+    accs: list[_Acc] = field(default_factory=list)
 
 
 _END = object()
@@ -221,40 +332,94 @@ def _produce(
         put(e)
 
 
-def stream_corpus(
-    toks: Sequence[Tokenizer],
-    sources: Iterable[tuple[str | None, Iterable[Document]]],
-    *,
-    name: str,
-    stats: Iterable[str] = (),
-    chunk_docs: int = CHUNK_DOCS,
-    on_batch: Callable[[int], None] | None = None,
-) -> tuple[CorpusStats, list[TokenStats]]:
-    """One pass over the documents of `sources` ((language or None, documents), in order) for every tokenizer.
-
-    `stats` names the optional statistics to gather (`OPTIONAL_STATS`); the rest is always gathered.
-    `on_batch(documents so far)` is called after each batch.
-    """
-    want = set(stats)
+def _check_stats(stats: Iterable[str]) -> frozenset[str]:
+    want = frozenset(stats)
     unknown = want - OPTIONAL_STATS
     if unknown:
         raise ValueError(f"unknown corpus statistics: {sorted(unknown)}")
-    words_on = bool(want & {"words", "word_sample"})
-    accs = [_Acc(t, np.zeros(t.vocab.size, dtype=np.int64)) for t in toks]
-    for a in accs:
-        vocab_arrays(a.tokenizer.vocab)
-        if "digits" in want:
-            a.digits = DigitTally()
-    sample = WordSample() if "word_sample" in want else None
-    lang_code: dict[str, int] = {}
-    doc_lang: list[np.ndarray] = []
-    doc_bytes: list[np.ndarray] = []
-    doc_chars: list[np.ndarray] = []
-    doc_words: list[np.ndarray] = []
-    heads: dict[str, tuple[int, str, int]] = {}  # lang -> (length, stripped text, documents seen)
-    first_texts: list[str] = []
-    n_docs = 0
+    return want
 
+
+def _reduce_batch(
+    sh: ShardStats,
+    texts: list[str],
+    langs: list[str],
+    encoded: list[tuple[tuple[np.ndarray, np.ndarray], float, float]],
+) -> None:
+    """Reduce one encoded batch into the shard's state."""
+    want = sh.stats
+    batch = TextCorpus.from_texts(texts)
+    code_of = {x: i for i, x in enumerate(sh.langs)}
+    codes = []
+    for x in langs:
+        if x not in code_of:
+            code_of[x] = len(sh.langs)
+            sh.langs.append(x)
+        codes.append(code_of[x])
+    sh.doc_lang.append(np.array(codes, dtype=np.int32))
+    sh.doc_bytes.append(batch.doc_bytes)
+    sh.doc_chars.append(batch.doc_chars)
+    for i, t in enumerate(texts):
+        x = langs[i]
+        h = sh.heads.get(x)
+        if h is None or h[2] < HEAD_DOCS:
+            if h is None or len(t) > h[0]:
+                sh.heads[x] = (len(t), t.strip()[:SAMPLE_CHARS], (h[2] if h else 0) + 1)
+            else:
+                sh.heads[x] = (h[0], h[1], h[2] + 1)
+        if sh.n_docs + i < HEAD_TEXT and len(sh.first_texts) < 3 and len(t.strip()) > 40:
+            sh.first_texts.append(t.strip()[:SAMPLE_CHARS])
+    sh.n_docs += batch.n_docs
+    if want & {"words", "word_sample"}:
+        ws, we, wdoc = batch.words
+        sh.doc_words.append(np.bincount(wdoc, minlength=batch.n_docs).astype(np.float64))
+        if sh.sample is not None:
+            sh.sample.add(batch.joined, *batch.word_chars)
+    runs = batch.digit_runs if "digits" in want else None
+    for a, ((ids, doc_tok), dt, warm) in zip(sh.accs, encoded, strict=True):
+        enc = Encoded(a.tokenizer, batch, ids, doc_tok)
+        if not a.chunk_times:
+            a.warmup_s = warm
+        a.chunk_times.append((int(batch.doc_bytes.sum()), dt))
+        a.add_counts(np.bincount(ids, minlength=len(a.counts)))
+        a.push("tokens", enc.doc_tokens)
+        a.push("unk", enc.doc_unk)
+        a.push("unk_bytes", enc.doc_unk_bytes)
+        if "round_trip" in want:
+            ok = enc.round_trip_ok
+            a.push("round_trip", ok)
+            if len(a.failed) < 3 and not ok.all():
+                a.failed += [texts[i][:80] for i in np.flatnonzero(~ok)[: 3 - len(a.failed)].tolist()]
+        if "words" in want:
+            k = enc.tokens_in(ws, we)
+            a.push("word_tokens", np.bincount(wdoc, weights=k, minlength=batch.n_docs))
+            a.push("word_continued", np.bincount(wdoc, weights=(k >= 2).astype(np.float64), minlength=batch.n_docs))
+        if a.digits is not None and runs is not None:
+            a.digits.add(enc, *runs)
+
+
+def reduce_shard(
+    toks: Sequence[Tokenizer],
+    sources: Iterable[tuple[str | None, Iterable[Document]]],
+    *,
+    stats: Iterable[str] = (),
+    chunk_docs: int = CHUNK_DOCS,
+    on_batch: Callable[[int], None] | None = None,
+    shard: int = 0,
+) -> ShardStats:
+    """Encode and reduce one shard: the documents of `sources` ((language or None, documents), in order).
+
+    Batches of `chunk_docs` documents are read and encoded by every tokenizer in a producer thread
+    while the previous batch is reduced here. `stats` names the optional statistics to gather
+    (`OPTIONAL_STATS`); `on_batch(documents so far)` is called after each batch; `shard` (its index
+    in corpus order) seeds the shard's word sample.
+    """
+    want = _check_stats(stats)
+    sh = ShardStats(want, [], sample=WordSample(shard=shard) if "word_sample" in want else None)
+    for t in toks:
+        vocab_arrays(t.vocab)
+        tally = DigitTally() if "digits" in want else None
+        sh.accs.append(_Acc(t, np.zeros(t.vocab.size, dtype=np.int64), digits=tally))
     q: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
     producer = threading.Thread(
@@ -268,104 +433,99 @@ def stream_corpus(
                 break
             if isinstance(item, BaseException):
                 raise item
-            texts, langs, encoded = item
-            batch = TextCorpus.from_texts(texts)
-            codes = []
-            for x in langs:
-                if x not in lang_code:
-                    lang_code[x] = len(lang_code)
-                codes.append(lang_code[x])
-            doc_lang.append(np.array(codes, dtype=np.int32))
-            doc_bytes.append(batch.doc_bytes)
-            doc_chars.append(batch.doc_chars)
-            for i, t in enumerate(texts):
-                x = langs[i]
-                h = heads.get(x)
-                if h is None or h[2] < HEAD_DOCS:
-                    if h is None or len(t) > h[0]:
-                        heads[x] = (len(t), t.strip()[:SAMPLE_CHARS], (h[2] if h else 0) + 1)
-                    else:
-                        heads[x] = (h[0], h[1], h[2] + 1)
-                if n_docs + i < HEAD_TEXT and len(first_texts) < 3 and len(t.strip()) > 40:
-                    first_texts.append(t.strip()[:SAMPLE_CHARS])
-            n_docs += batch.n_docs
-            if words_on:
-                ws, we, wdoc = batch.words
-                doc_words.append(np.bincount(wdoc, minlength=batch.n_docs).astype(np.float64))
-                if sample is not None:
-                    sample.add(batch.joined, *batch.word_chars)
-            runs = batch.digit_runs if "digits" in want else None
-            for a, ((ids, doc_tok), dt, warm) in zip(accs, encoded, strict=True):
-                enc = Encoded(a.tokenizer, batch, ids, doc_tok)
-                if not a.chunk_times:
-                    a.warmup_s = warm
-                a.chunk_times.append((int(batch.doc_bytes.sum()), dt))
-                c = np.bincount(ids, minlength=len(a.counts))
-                if len(c) > len(a.counts):  # an id beyond the vocabulary
-                    a.counts = np.concatenate((a.counts, np.zeros(len(c) - len(a.counts), np.int64)))
-                a.counts += c
-                a.push("tokens", enc.doc_tokens)
-                a.push("unk", enc.doc_unk)
-                a.push("unk_bytes", enc.doc_unk_bytes)
-                if "round_trip" in want:
-                    ok = enc.round_trip_ok
-                    a.push("round_trip", ok)
-                    if len(a.failed) < 3 and not ok.all():
-                        a.failed += [texts[i][:80] for i in np.flatnonzero(~ok)[: 3 - len(a.failed)].tolist()]
-                if "words" in want:
-                    k = enc.tokens_in(ws, we)
-                    a.push("word_tokens", np.bincount(wdoc, weights=k, minlength=batch.n_docs))
-                    a.push(
-                        "word_continued",
-                        np.bincount(wdoc, weights=(k >= 2).astype(np.float64), minlength=batch.n_docs),
-                    )
-                if a.digits is not None and runs is not None:
-                    a.digits.add(enc, *runs)
-            del batch, texts, encoded
+            _reduce_batch(sh, *item)
+            del item
             if on_batch is not None:
-                on_batch(n_docs)
+                on_batch(sh.n_docs)
     finally:
         stop.set()
         producer.join()
+    return sh
 
-    order = sorted(lang_code)
-    remap = np.zeros(len(order), dtype=np.int32)
-    for i, x in enumerate(order):
-        remap[lang_code[x]] = i
-    lang_arr = remap[np.concatenate(doc_lang)] if doc_lang else np.zeros(0, dtype=np.int32)
+
+def merge_shards(shards: Sequence[ShardStats], *, name: str) -> tuple[CorpusStats, list[TokenStats]]:
+    """Join the shards of one pass, in corpus order, into the statistics the metrics read.
+
+    Languages are sorted; per-document arrays are concatenated in shard order; counts and tallies are
+    summed; the viewer's texts come from the first shard that has them.
+    """
+    if not shards:
+        raise ValueError("merge_shards needs at least one shard")
+    want = shards[0].stats
+    order = sorted({x for sh in shards for x in sh.langs})
+    index = {x: i for i, x in enumerate(order)}
+    lang_parts = [
+        np.array([index[x] for x in sh.langs], dtype=np.int32)[np.concatenate(sh.doc_lang)]
+        for sh in shards
+        if sh.doc_lang
+    ]
+    words_on = bool(want & {"words", "word_sample"})
+    heads: dict[str, tuple[int, str]] = {}
+    first_texts: list[str] = []
+    sample: WordSample | None = None
+    for sh in shards:
+        for x, h in sh.heads.items():
+            heads.setdefault(x, (h[0], h[1]))
+        first_texts += sh.first_texts[: 3 - len(first_texts)]
+        if sh.sample is not None:
+            if sample is None:
+                sample = sh.sample
+            else:
+                sample.merge(sh.sample)
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     cs = CorpusStats(
         name=name,
-        n_docs=n_docs,
+        n_docs=sum(sh.n_docs for sh in shards),
         lang_names=order,
-        doc_lang=lang_arr,
-        doc_bytes=cat(doc_bytes, np.int64),
-        doc_chars=cat(doc_chars, np.int64),
-        doc_words=cat(doc_words, np.float64) if words_on else None,
+        doc_lang=cat(lang_parts, np.int32),
+        doc_bytes=cat([a for sh in shards for a in sh.doc_bytes], np.int64),
+        doc_chars=cat([a for sh in shards for a in sh.doc_chars], np.int64),
+        doc_words=cat([a for sh in shards for a in sh.doc_words], np.float64) if words_on else None,
         word_texts_sample=sample.result() if sample is not None else [],
-        heads={x: (h[0], h[1]) for x, h in heads.items()},
+        heads=heads,
         first_texts=first_texts,
     )
-    out = []
-    for a in accs:
-        out.append(
-            TokenStats(
-                tokenizer=a.tokenizer,
-                corpus=cs,
-                doc_tokens=a.cat("tokens", np.int64),
-                doc_unk=a.cat("unk", np.int64),
-                doc_unk_bytes=a.cat("unk_bytes", np.int64),
-                round_trip_ok=a.cat("round_trip", bool) if "round_trip" in want else None,
-                word_tokens=a.cat("word_tokens", np.float64) if "words" in want else None,
-                word_continued=a.cat("word_continued", np.float64) if "words" in want else None,
-                counts=a.counts,
-                chunk_times=a.chunk_times,
-                warmup_s=a.warmup_s,
-                failed_examples=a.failed,
-                digits=a.digits,
-            )
+    accs = shards[0].accs
+    for sh in shards[1:]:
+        for a, b in zip(accs, sh.accs, strict=True):
+            a.merge(b)
+    out = [
+        TokenStats(
+            tokenizer=a.tokenizer,
+            corpus=cs,
+            doc_tokens=a.cat("tokens", np.int64),
+            doc_unk=a.cat("unk", np.int64),
+            doc_unk_bytes=a.cat("unk_bytes", np.int64),
+            round_trip_ok=a.cat("round_trip", bool) if "round_trip" in want else None,
+            word_tokens=a.cat("word_tokens", np.float64) if "words" in want else None,
+            word_continued=a.cat("word_continued", np.float64) if "words" in want else None,
+            counts=a.counts,
+            chunk_times=a.chunk_times,
+            warmup_s=a.warmup_s,
+            failed_examples=a.failed,
+            digits=a.digits,
         )
+        for a in accs
+    ]
     return cs, out
+
+
+def stream_corpus(
+    toks: Sequence[Tokenizer],
+    sources: Iterable[tuple[str | None, Iterable[Document]]],
+    *,
+    name: str,
+    stats: Iterable[str] = (),
+    chunk_docs: int = CHUNK_DOCS,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[CorpusStats, list[TokenStats]]:
+    """One pass over the documents of `sources` ((language or None, documents), in order) for every tokenizer.
+
+    `stats` names the optional statistics to gather (`OPTIONAL_STATS`); the rest is always gathered.
+    `on_batch(documents so far)` is called after each batch. The pass is one shard, merged.
+    """
+    shard = reduce_shard(toks, sources, stats=stats, chunk_docs=chunk_docs, on_batch=on_batch)
+    return merge_shards([shard], name=name)

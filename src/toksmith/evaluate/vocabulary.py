@@ -15,7 +15,7 @@ from functools import cache
 
 import numpy as np
 
-from toksmith.evaluate.registry import EvalContext, MetricResult, register
+from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, metric
 from toksmith.vocab import TokenKind, Vocab
 
 __all__ = ["script_of_char", "token_category", "vocab_scripts"]
@@ -155,25 +155,21 @@ def _show(vocab: Vocab, ids: np.ndarray, k: int = 12) -> list[str]:
     return [vocab.tokens[i].decode("utf-8", "backslashreplace") for i in ids[:k].tolist()]
 
 
-@register(
+@metric(
     "vocab_utilisation",
     family="vocabulary",
     unit="share of text tokens",
     aggregation="distinct ids seen on the corpus / text tokens in the vocabulary",
 )
-def vocab_utilisation(ctx: EvalContext) -> MetricResult:
+def vocab_utilisation(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of the vocabulary's text tokens that occur at least once on the corpus."""
-    assert ctx.text is not None
     v = ctx.tokenizer.vocab
     text_ids = v.text_ids
-    seen = ctx.text.counts[text_ids] > 0
+    seen = m.text(ctx).counts[text_ids] > 0
     reach = v.reachable[text_ids]
     n_reach = int(reach.sum())
-    return MetricResult(
-        "vocab_utilisation",
+    return m.result(
         float(seen.mean()) if len(seen) else None,
-        "share of text tokens",
-        "distinct ids seen on the corpus / text tokens in the vocabulary",
         details={
             "seen": int(seen.sum()),
             "text_tokens": int(len(text_ids)),
@@ -184,35 +180,32 @@ def vocab_utilisation(ctx: EvalContext) -> MetricResult:
     )
 
 
-@register(
+@metric(
     "unreachable_tokens",
     family="vocabulary",
     unit="tokens",
     aggregation="count over the vocabulary",
     needs="vocab",
 )
-def unreachable_tokens(ctx: EvalContext) -> MetricResult:
+def unreachable_tokens(m: Metric, ctx: EvalContext) -> MetricResult:
     """Text tokens the tokenizer's own encoder can never emit from plain text."""
     v = ctx.tokenizer.vocab
     ids = v.text_ids[~v.reachable[v.text_ids]]
-    return MetricResult(
-        "unreachable_tokens",
+    return m.result(
         int(len(ids)),
-        "tokens",
-        "count over the vocabulary",
         details={"examples": _show(v, ids)},
         notes=["reachable: encoding the token's own text gives exactly that id"],
     )
 
 
-@register(
+@metric(
     "partial_utf8_tokens",
     family="vocabulary",
     unit="tokens",
     aggregation="count over the vocabulary",
     needs="vocab",
 )
-def partial_utf8_tokens(ctx: EvalContext) -> MetricResult:
+def partial_utf8_tokens(m: Metric, ctx: EvalContext) -> MetricResult:
     """Text tokens whose bytes are not valid UTF-8 on their own (byte-fallback tokens not counted)."""
     v = ctx.tokenizer.vocab
     mask = v.partial_utf8 & (v.kinds != TokenKind.BYTE)
@@ -223,12 +216,10 @@ def partial_utf8_tokens(ctx: EvalContext) -> MetricResult:
     }
     if ctx.text is not None:
         details["emitted_on_corpus"] = int(ctx.text.counts[mask].sum())
-    return MetricResult(
-        "partial_utf8_tokens", int(len(ids)), "tokens", "count over the vocabulary", details=details
-    )
+    return m.result(int(len(ids)), details=details)
 
 
-@register(
+@metric(
     "script_shares",
     family="vocabulary",
     unit="share of text tokens",
@@ -236,14 +227,11 @@ def partial_utf8_tokens(ctx: EvalContext) -> MetricResult:
     needs="vocab",
     prepare=lambda tok: vocab_scripts(tok.vocab),
 )
-def script_shares(ctx: EvalContext) -> MetricResult:
+def script_shares(m: Metric, ctx: EvalContext) -> MetricResult:
     """Shares of the vocabulary's text tokens by script or category."""
     counts = vocab_scripts(ctx.tokenizer.vocab)
     total = sum(counts.values()) or 1
-    return MetricResult(
-        "script_shares",
+    return m.result(
         None,
-        "share of text tokens",
-        "count over the vocabulary",
         details={"shares": {k: c / total for k, c in counts.items()}, "counts": counts},
     )

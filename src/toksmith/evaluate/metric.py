@@ -1,17 +1,21 @@
-"""`Metric` and `MetricResult`, and the registry every metric module adds itself to.
+"""The metric types: `Metric`, `MetricResult`, `EvalContext` and `Probe`.
 
 A metric is a small object: a name, a unit, an aggregation, what it needs (`text`: any corpus,
 `parallel`: a parallel corpus, `morphscore` / `sigmorphon2022`: a data folder, `vocab`: nothing but the
 tokenizer), the optional statistics it reads from the streamed pass (`stats`: `words`, `word_sample`,
-`digits`, `round_trip`; see `toksmith.evaluate.stream`) and `compute(ctx) -> MetricResult`. `ctx`
-carries the pass's per-document statistics, so metrics never encode the corpus themselves.
+`digits`, `round_trip`; see `toksmith.evaluate.stream`) and `compute(metric, ctx) -> MetricResult`.
+`ctx` carries the pass's per-document statistics, so metrics never encode the corpus themselves; every
+result is built by `Metric.result` (or `Metric.ratio`), so its name, unit and aggregation are the
+metric's own.
 
 Metrics that encode strings of their own (morphology words, number probes, stability variants)
 declare a `Probe`: the runner encodes the probes of a tokenizer together, in one `encode_batch` call,
-the corpus-independent ones in a background thread while the corpus is encoded. Vocabulary-only work
-(`prepare`) runs in that thread too. Each metric can be run and inspected alone:
+the corpus-independent ones in a background thread while the corpus is encoded.
 
->>> from toksmith.evaluate.registry import METRICS
+This module only defines the types; `toksmith.evaluate.catalog` imports every metric module and lists
+them (`METRICS`). Each metric can be run and inspected alone:
+
+>>> from toksmith.evaluate import METRICS
 >>> METRICS["bytes_per_token"].unit
 'bytes/token'
 """
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from toksmith.errors import CorpusError
 from toksmith.evaluate.bootstrap import MIN_UNITS, Ratio
 from toksmith.evaluate.encoded import Encoded, encode_groups
 from toksmith.tokenizers.base import Tokenizer
@@ -34,19 +39,14 @@ if TYPE_CHECKING:
     from toksmith.evaluate.stream import TokenStats
 
 __all__ = [
-    "METRICS",
-    "FAMILIES",
-    "PROBES",
     "EvalContext",
     "Metric",
     "MetricResult",
     "Probe",
+    "clean",
+    "metric",
     "probe_result",
-    "register",
-    "register_probe",
     "run_probes",
-    "select_metrics",
-    "ratio_result",
 ]
 
 
@@ -85,25 +85,25 @@ class MetricResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "value": _clean(self.value),
+            "value": clean(self.value),
             "unit": self.unit,
             "aggregation": self.aggregation,
             "ci": self.ci,
             "units": self.units,
-            "per_language": _clean(self.per_language),
+            "per_language": clean(self.per_language),
             "notes": list(self.notes),
-            "details": _clean(self.details),
+            "details": clean(self.details),
         }
 
 
-def _clean(x: Any) -> Any:
+def clean(x: Any) -> Any:
     """JSON-safe: numpy scalars to Python, nan/inf to None."""
     if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [clean(v) for v in x]
     if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
+        return clean(x.tolist())
     if isinstance(x, (np.floating, float)):
         f = float(x)
         return f if math.isfinite(f) else None
@@ -114,16 +114,23 @@ def _clean(x: Any) -> Any:
     return x
 
 
+#: optional statistics of the pass -> the `TokenStats` fields they fill
+_STAT_FIELDS = {"words": ("word_tokens", "word_continued"), "round_trip": ("round_trip_ok",)}
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A named measurement: `compute(ctx)` returns its `MetricResult` from the shared encodings."""
+    """A named measurement: `compute(metric, ctx)` returns its `MetricResult` from the shared encodings.
+
+    Calling the metric (`METRICS["fertility"](ctx)`) runs it alone on a context.
+    """
 
     name: str
     family: str
     unit: str
     aggregation: str
     needs: str
-    compute: Callable[[EvalContext], MetricResult]
+    compute: Callable[[Metric, EvalContext], MetricResult]
     description: str = ""
     #: runs after the bootstrap, with this tokenizer's results (e.g. Gini from premium replicates)
     after_bootstrap: Callable[[MetricResult, dict[str, MetricResult]], None] | None = None
@@ -133,15 +140,77 @@ class Metric:
     prepare: Callable[[Tokenizer], None] | None = None
     module: str = ""
 
+    def __call__(self, ctx: EvalContext) -> MetricResult:
+        return self.compute(self, ctx)
+
     def result(self, value: float | None, **kw: Any) -> MetricResult:
+        """A result of this metric (its name, unit and aggregation) with `value` and the fields in `kw`."""
         return MetricResult(self.name, value, self.unit, self.aggregation, **kw)
 
+    def skipped(self, why: str) -> MetricResult:
+        """A result without a value whose note says why it was skipped."""
+        return self.result(None, notes=[f"skipped: {why}"])
 
-METRICS: dict[str, Metric] = {}
-FAMILIES: dict[str, list[str]] = {}
+    def text(self, ctx: EvalContext) -> TokenStats:
+        """The corpus statistics this metric reads, with the optional statistics it declared.
+
+        Raises `CorpusError` when the context has no corpus (the metric was run without one) or the
+        pass did not gather a statistic the metric needs.
+        """
+        enc = ctx.text
+        if enc is None:
+            raise CorpusError(
+                f"metric '{self.name}' needs a corpus, and none was given: pass corpus= or parallel= to evaluate()"
+            )
+        for s in self.stats:
+            for f in _STAT_FIELDS.get(s, ()):
+                if getattr(enc, f) is None:
+                    raise CorpusError(
+                        f"metric '{self.name}' needs the '{s}' statistics of the streamed pass, which were not gathered"
+                    )
+        if "words" in self.stats and enc.corpus.doc_words is None:
+            raise CorpusError(f"metric '{self.name}' needs the word counts of the streamed pass")
+        return enc
+
+    def ratio(
+        self,
+        enc: TokenStats,
+        num: np.ndarray,
+        den: np.ndarray,
+        *,
+        scale: float = 1.0,
+        per_language: bool = True,
+        notes: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> MetricResult:
+        """A result whose value is scale * sum(num) / sum(den) over the documents of `enc`, per language too.
+
+        Documents are resampled in the group named after the corpus (`enc.corpus.name`).
+        """
+        group: Hashable = enc.corpus.name
+        r = Ratio.of(group, num, den, scale)
+        res = self.result(r.point(), units=len(num), notes=list(notes or []), details=dict(details or {}))
+        res.ratios[(None, "value")] = r
+        c = enc.corpus
+        if per_language and len(c.lang_names) > 1:
+            res.per_language = {}
+            for li, lang in enumerate(c.lang_names):
+                idx = np.flatnonzero(c.doc_lang == li)
+                rl = Ratio.of((group, lang), np.asarray(num)[idx], np.asarray(den)[idx], scale)
+                res.per_language[lang] = {"value": rl.point(), "ci": None, "units": len(idx)}
+                res.ratios[(lang, "value")] = rl
+        if len(num) < MIN_UNITS:
+            res.notes.append(f"thin sample: {len(num)} units (< {MIN_UNITS}); the interval is unreliable")
+        return res
+
+    def resampled(self, r: Ratio, **kw: Any) -> MetricResult:
+        """A result whose value is the point estimate of `r`, bootstrapped as a whole (no languages)."""
+        res = self.result(r.point(), **kw)
+        res.ratios[(None, "value")] = r
+        return res
 
 
-def register(
+def metric(
     name: str,
     *,
     family: str,
@@ -152,11 +221,11 @@ def register(
     after_bootstrap: Callable[[MetricResult, dict[str, MetricResult]], None] | None = None,
     stats: tuple[str, ...] = (),
     prepare: Callable[[Tokenizer], None] | None = None,
-) -> Callable[[Callable[[EvalContext], MetricResult]], Callable[[EvalContext], MetricResult]]:
-    """Decorator adding a compute function to the registry under `name`."""
+) -> Callable[[Callable[[Metric, EvalContext], MetricResult]], Metric]:
+    """Decorator turning `compute(metric, ctx)` into a `Metric` (listed by `toksmith.evaluate.catalog`)."""
 
-    def deco(fn: Callable[[EvalContext], MetricResult]) -> Callable[[EvalContext], MetricResult]:
-        METRICS[name] = Metric(
+    def deco(fn: Callable[[Metric, EvalContext], MetricResult]) -> Metric:
+        return Metric(
             name,
             family,
             unit,
@@ -169,52 +238,8 @@ def register(
             prepare,
             fn.__module__.rsplit(".", 1)[-1],
         )
-        FAMILIES.setdefault(family, []).append(name)
-        return fn
 
     return deco
-
-
-def select_metrics(names: Iterable[str] | None) -> list[Metric]:
-    """Metrics named directly or through their family (`compression`, `numbers`, ...); None = all."""
-    _load_all()
-    if names is None:
-        return _ordered(METRICS.values())
-    out: dict[str, Metric] = {}
-    for n in names:
-        n = n.strip()
-        if not n:
-            continue
-        if n in FAMILIES:  # a family wins over its namesake metric ("fertility")
-            for m in FAMILIES[n]:
-                out[m] = METRICS[m]
-        elif n in METRICS:
-            out[n] = METRICS[n]
-        else:
-            from toksmith.errors import ToksmithError
-
-            known = ", ".join(sorted(FAMILIES)) + "; " + ", ".join(sorted(METRICS))
-            raise ToksmithError(f"unknown metric '{n}'; known families and metrics: {known}")
-    return _ordered(m for m in METRICS.values() if m.name in out)
-
-
-#: the order of metrics in results and tables: by module, then as each module defines them
-_MODULES = (
-    "compression",
-    "consistency",
-    "entropy",
-    "fertility",
-    "morphology",
-    "numbers",
-    "parallel",
-    "speed",
-    "vocabulary",
-)
-
-
-def _ordered(metrics: Iterable[Metric]) -> list[Metric]:
-    rank = {m: i for i, m in enumerate(_MODULES)}
-    return sorted(metrics, key=lambda m: rank.get(m.module, len(rank)))
 
 
 @dataclass(frozen=True)
@@ -225,37 +250,24 @@ class Probe:
     the strings of all of a tokenizer's probes in one `encode_batch` call and stores
     `finish(ctx, encoding or None)` in `ctx.cache[key]`. `after_corpus` probes read the corpus's
     statistics (its word sample) and run after the pass; the others run while the corpus is encoded.
+    `metrics` names the metrics that read it.
     """
 
     key: str
     texts: Callable[[EvalContext], list[str] | None]
     finish: Callable[[EvalContext, Encoded | None], Any]
+    metrics: tuple[str, ...] = ()
     after_corpus: bool = False
     #: the bootstrap groups (and unit counts) the metrics will resample for a finished result, so that
     #: their resample weights can be built ahead
     groups: Callable[[Any], list[tuple[Hashable, int]]] | None = None
 
 
-PROBES: dict[str, Probe] = {}
-#: metric name -> keys of the probes it reads
-PROBES_OF: dict[str, tuple[str, ...]] = {}
-
-
-def register_probe(probe: Probe, metrics: Iterable[str]) -> Probe:
-    """Add `probe` to the registry as read by `metrics`."""
-    PROBES[probe.key] = probe
-    for m in metrics:
-        PROBES_OF[m] = (*PROBES_OF.get(m, ()), probe.key)
-    return probe
-
-
-def run_probes(
-    ctx: EvalContext, keys: Iterable[str], extra: list[str] | None = None
-) -> Encoded | None:
-    """Encode the probes `keys` not yet in `ctx.cache` (and `extra` texts) in ONE encode_batch call.
+def run_probes(ctx: EvalContext, probes: Iterable[Probe], extra: list[str] | None = None) -> Encoded | None:
+    """Encode the `probes` not yet in `ctx.cache` (and `extra` texts) in ONE encode_batch call.
 
     Returns the encoding of `extra` (None when not given)."""
-    todo = [PROBES[k] for k in dict.fromkeys(keys) if k not in ctx.cache]
+    todo = [p for p in {p.key: p for p in probes}.values() if p.key not in ctx.cache]
     texts = [p.texts(ctx) for p in todo]
     groups = [t or [] for t in texts] + ([extra] if extra is not None else [])
     encs = encode_groups(ctx.tokenizer, groups) if any(groups) else [None] * len(groups)
@@ -264,53 +276,8 @@ def run_probes(
     return encs[-1] if extra is not None else None
 
 
-def probe_result(ctx: EvalContext, key: str) -> Any:
-    """The finished probe `key` for this context's tokenizer (encoded now if the runner has not)."""
-    if key not in ctx.cache:
-        run_probes(ctx, [key])
-    return ctx.cache[key]
-
-
-def _load_all() -> None:
-    from toksmith.evaluate import (  # noqa: F401  (each module registers its metrics)
-        compression,
-        consistency,
-        entropy,
-        fertility,
-        morphology,
-        numbers,
-        parallel,
-        speed,
-        vocabulary,
-    )
-
-
-def ratio_result(
-    metric_name: str,
-    enc: TokenStats,
-    num: np.ndarray,
-    den: np.ndarray,
-    *,
-    group: Hashable,
-    scale: float = 1.0,
-    per_language: bool = True,
-    notes: list[str] | None = None,
-    details: dict[str, Any] | None = None,
-) -> MetricResult:
-    """A result whose value is scale * sum(num) / sum(den) over documents, with per-language entries."""
-    _load_all()
-    metric = METRICS[metric_name]
-    r = Ratio.of(group, num, den, scale)
-    res = metric.result(r.point(), units=len(num), notes=list(notes or []), details=dict(details or {}))
-    res.ratios[(None, "value")] = r
-    c = enc.corpus
-    if per_language and len(c.lang_names) > 1:
-        res.per_language = {}
-        for li, lang in enumerate(c.lang_names):
-            idx = np.flatnonzero(c.doc_lang == li)
-            rl = Ratio.of((group, lang), np.asarray(num)[idx], np.asarray(den)[idx], scale)
-            res.per_language[lang] = {"value": rl.point(), "ci": None, "units": len(idx)}
-            res.ratios[(lang, "value")] = rl
-    if len(num) < MIN_UNITS:
-        res.notes.append(f"thin sample: {len(num)} units (< {MIN_UNITS}); the interval is unreliable")
-    return res
+def probe_result(ctx: EvalContext, probe: Probe) -> Any:
+    """The finished `probe` for this context's tokenizer (encoded now if the runner has not)."""
+    if probe.key not in ctx.cache:
+        run_probes(ctx, [probe])
+    return ctx.cache[probe.key]
