@@ -1,0 +1,297 @@
+"""`toksmith.transplant`: give a pretrained model a new tokenizer without training.
+
+Every method first copies the rows of tokens the two vocabularies share byte-exactly and maps special
+tokens one to one by role (`matching`); methods differ in how they build the rows of the remaining
+("new") tokens:
+
+- `copy`: shared tokens copied, the rest by FVT (the `copy+fvt` row of the benchmark);
+- `fvt`: every text token is the mean of its old-tokenizer pieces (no separate copy step; a token the
+  old encoder emits whole is its own single piece);
+- `omp`: orthogonal matching pursuit in a donor model's embedding space, coefficients applied to the
+  base model's rows (`omp`); tokens the donor lacks fall back to FVT;
+- `hybrid`: local (length-weighted pieces) + global (nearest anchors in the base model's own space);
+- `random`, `mean`: baselines for the evaluation.
+
+Input and output embeddings are built from their own matrices with the same recipe; tied weights stay
+tied; an output bias is combined like a one-column matrix. Output rows of new tokens: the recipes are
+(mostly convex) combinations of existing rows, so a new token's logit stays near its pieces' logits
+instead of above them, and averaging shrinks the row norm, which lowers its logit further: a new
+token does not out-score the pieces whose mass it would take. With `random` the row is drawn from the
+old rows' per-dimension distribution.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toksmith.lm.loading import LM, lm_from_model, load_lm, require_torch
+from toksmith.tokenizers import Tokenizer, load_tokenizer
+from toksmith.transplant.hybrid import HYBRID_DEFAULTS, hybrid_recipe
+from toksmith.transplant.matching import TokenMatch, TransplantError, context_tokens, match_vocab
+from toksmith.transplant.omp import DEFAULT_K, omp_recipe
+from toksmith.transplant.recipe import Recipe, apply_recipe, fvt_recipe, mean_recipe, random_rows
+from toksmith.vocab import Role
+
+__all__ = ["DEFAULT_METHOD", "METHODS", "TransplantResult", "transplant"]
+
+METHODS = ("copy", "fvt", "omp", "hybrid", "random", "mean")
+DEFAULT_METHOD = "copy"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TransplantResult:
+    """A transplanted model and how its rows were made.
+
+    Attributes:
+        lm: the model with its new embeddings and the new tokenizer (an `LM`, ready to score).
+        method: the initialisation method.
+        copied: new ids whose rows are an old row exactly (shared text tokens plus mapped specials;
+            for `fvt`, tokens that are their own single piece).
+        initialised: ids whose rows the method built.
+        specials: new special id -> old special id.
+        source: (V_new,) old id copied into each new id, -1 where initialised.
+    """
+
+    lm: LM
+    method: str
+    base: str
+    tokenizer: str
+    donor: str | None
+    copied: int
+    initialised: int
+    specials: dict[int, int]
+    source: np.ndarray
+    seconds: float
+    options: dict = field(default_factory=dict)
+
+    def save(self, out: str | Path, *, gguf: bool = False, force: bool = False) -> Path:
+        """Write a Hugging Face directory (and optionally a GGUF inside it) atomically; returns `out`."""
+        from toksmith.transplant.save import save_transplant
+
+        return save_transplant(self, out, gguf=gguf, force=force)
+
+    def to_dict(self) -> dict:
+        v = self.lm.tokenizer.vocab
+        return {"method": self.method, "base": self.base, "tokenizer": self.tokenizer, "donor": self.donor,
+                "vocab_size": v.size, "copied": self.copied, "initialised": self.initialised,
+                "specials": {v.pieces[n]: o for n, o in sorted(self.specials.items())},
+                "seconds": self.seconds, "options": self.options}
+
+
+def _as_lm(model: LM | str | Path, what: str) -> tuple[LM, bool]:
+    """(LM, whether we loaded it ourselves and may modify it in place)."""
+    if isinstance(model, LM):
+        return model, False
+    return load_lm(model), True
+
+
+def _embeddings(lm: LM) -> tuple[Any, Any, Any, bool]:
+    """(input weight, output weight, output bias or None, tied) of a model; TransplantError if absent."""
+    m = lm.model
+    emb = m.get_input_embeddings() if hasattr(m, "get_input_embeddings") else None
+    if emb is None or getattr(emb, "weight", None) is None:
+        raise TransplantError(f"{lm.name}: the model has no input embeddings (get_input_embeddings() is empty)")
+    head = m.get_output_embeddings() if hasattr(m, "get_output_embeddings") else None
+    if head is None or getattr(head, "weight", None) is None:
+        raise TransplantError(f"{lm.name}: the model has no output embeddings (not a causal LM head)")
+    tied = head.weight is emb.weight or head.weight.data_ptr() == emb.weight.data_ptr()
+    return emb.weight, head.weight, getattr(head, "bias", None), tied
+
+
+def _stack(parts: list[tuple[np.ndarray, Recipe]], n: int) -> Recipe:
+    """One recipe for n rows from recipes of disjoint row positions (padded to the widest)."""
+    torch = require_torch("transplant")
+    k = max((r.ids.shape[1] for _, r in parts), default=1)
+    ids = torch.zeros(n, k, dtype=torch.int64)
+    w = torch.zeros(n, k)
+    mw = torch.zeros(n)
+    for pos, r in parts:
+        p = torch.as_tensor(pos, dtype=torch.int64)
+        ids[p, : r.ids.shape[1]] = r.ids
+        w[p, : r.ids.shape[1]] = r.weights
+        mw[p] = r.mean_weight
+    return Recipe(ids, w, mw)
+
+
+def _omp(match: TokenMatch, new: Tokenizer, old: Tokenizer, donor: LM, old_bytes: tuple[bytes, ...], k: int,
+         progress: Progress | None) -> Recipe:
+    """OMP for the new tokens the donor knows; FVT for the rest."""
+    torch = require_torch("transplant")
+    d_emb, _, _, _ = _embeddings(donor)
+    dv, ov, nv = donor.tokenizer.vocab, old.vocab, new.vocab
+    anchor_old, anchor_donor = [], []
+    for o in ov.text_ids.tolist():
+        d = dv.id_of(ov.tokens[o])
+        if d is not None:
+            anchor_old.append(o)
+            anchor_donor.append(d)
+    if not anchor_old:
+        raise TransplantError(f"the donor {donor.name} shares no tokens with the base model: no anchors for OMP")
+    tgt_pos, tgt_donor = [], []
+    for j, n in enumerate(match.new_ids.tolist()):
+        d = dv.id_of(nv.tokens[n]) if match.pieces[j] is not None else None
+        if d is not None:
+            tgt_pos.append(j)
+            tgt_donor.append(d)
+    rest = np.setdiff1d(np.arange(len(match.new_ids)), np.asarray(tgt_pos, dtype=np.int64))
+    parts = [(rest, fvt_recipe([match.pieces[i] for i in rest.tolist()], old_bytes))]
+    if tgt_pos:
+        w = d_emb.detach()
+        done = [0]
+
+        def tick(b: int) -> None:
+            done[0] += b
+            if progress:
+                progress("omp", done[0], len(tgt_pos))
+
+        r = omp_recipe(w[torch.as_tensor(tgt_donor)], w[torch.as_tensor(anchor_donor)],
+                       torch.as_tensor(anchor_old, dtype=torch.int64), k=k, progress=tick)
+        parts.append((np.asarray(tgt_pos, dtype=np.int64), r))
+    return _stack(parts, len(match.new_ids))
+
+
+def _check_donor(donor: LM) -> None:
+    rows = int(_embeddings(donor)[0].shape[0])
+    if rows < donor.tokenizer.vocab.size:
+        raise TransplantError(f"donor {donor.name}: its vocabulary does not match its tokenizer "
+                              f"({rows} embedding rows for {donor.tokenizer.vocab.size} token ids)")
+
+
+def _set_special_ids(model: Any, tok: Tokenizer) -> None:
+    """Write the new tokenizer's bos/eos/pad ids into the config and generation config."""
+    v = tok.vocab
+    bos, eos = context_tokens(tok)
+    ids = {"bos_token_id": v.special_id(Role.BOS), "eos_token_id": v.special_id(Role.EOS),
+           "pad_token_id": v.special_id(Role.PAD)}
+    if ids["bos_token_id"] is None:
+        ids["bos_token_id"] = bos
+    if ids["eos_token_id"] is None:
+        ids["eos_token_id"] = eos
+    cfgs = [model.config]
+    if hasattr(model.config, "get_text_config"):
+        cfgs.append(model.config.get_text_config())
+    for cfg in cfgs:
+        for key, val in ids.items():
+            setattr(cfg, key, val)
+        cfg.vocab_size = v.size
+    gen = getattr(model, "generation_config", None)
+    if gen is not None:
+        for key, val in ids.items():
+            setattr(gen, key, val)
+
+
+def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path, *, method: str = DEFAULT_METHOD,
+               donor: LM | str | Path | None = None, k: int = DEFAULT_K, weighting: str = "mean",
+               neighbours: int = HYBRID_DEFAULTS["neighbours"], temperature: float = HYBRID_DEFAULTS["temperature"],
+               weight: float = HYBRID_DEFAULTS["weight"], seed: int = 0,
+               progress: Progress | None = None) -> TransplantResult:
+    """Give `model` the vocabulary of `tokenizer`, initialising the embeddings by `method`.
+
+    Args:
+        model: an `LM` (left untouched; its module is copied) or any spec `load_lm` takes.
+        tokenizer: a `Tokenizer` or any spec `load_tokenizer` takes (toksmith's trained ones included).
+        method: one of `METHODS` (see the module docstring).
+        donor: a model whose tokenizer covers the new tokens (needed by `omp`).
+        k: anchors per token for `omp`.
+        weighting: FVT piece weights, "mean" or "length" (by byte length).
+        neighbours, temperature, weight: the global part of `hybrid`.
+        seed: for `random`.
+        progress: called as progress(phase, done, total).
+
+    Returns a `TransplantResult`; `.lm` scores like any model, `.save(out)` writes it.
+
+    >>> res = transplant("smollm2", "smollm2", method="copy")  # doctest: +SKIP
+    >>> res.copied == res.lm.tokenizer.vocab.size
+    True
+    """
+    torch = require_torch("transplant")
+    if method not in METHODS:
+        raise TransplantError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
+    if weighting not in ("mean", "length"):
+        raise TransplantError(f"unknown FVT weighting '{weighting}' (choose mean or length)")
+    if method == "omp" and donor is None:
+        raise TransplantError("method omp needs a donor model whose tokenizer covers the new tokens (--donor)")
+    t0 = time.perf_counter()
+    new_tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
+    base, owned = _as_lm(model, "model")
+    _embeddings(base)
+    donor_lm = _as_lm(donor, "donor")[0] if donor is not None and method == "omp" else None
+    if donor_lm is not None:
+        _check_donor(donor_lm)
+    old_tok = base.tokenizer
+    if progress:
+        progress("matching tokens", 0, 1)
+    match = match_vocab(old_tok, new_tok, old_context=(base.bos_id, base.eos_id), copy=method != "fvt")
+    if progress:
+        progress("matching tokens", 1, 1)
+    w_in, w_out, bias, tied = _embeddings(base)
+    ov = old_tok.vocab
+    text_ids = torch.as_tensor(ov.text_ids, dtype=torch.int64)
+    n_new = len(match.new_ids)
+    recipe: Recipe | None = None
+    if method in ("copy", "fvt"):
+        recipe = fvt_recipe(match.pieces, ov.tokens, weighting=weighting)
+    elif method == "mean":
+        recipe = mean_recipe(n_new)
+    elif method == "hybrid":
+        anchors = torch.as_tensor(np.unique(match.source[match.source >= 0]), dtype=torch.int64)
+        anchors = anchors[torch.as_tensor(np.isin(anchors.numpy(), ov.text_ids))]
+        recipe = hybrid_recipe(match.pieces, ov.tokens, w_in, anchors, w_in.detach()[text_ids].mean(0),
+                               neighbours=neighbours, temperature=temperature, weight=weight)
+    elif method == "omp":
+        recipe = _omp(match, new_tok, old_tok, donor_lm, ov.tokens, k, progress)
+
+    src = torch.as_tensor(match.source)
+    new_pos = torch.as_tensor(match.new_ids, dtype=torch.int64)
+    copied_pos = torch.as_tensor(np.flatnonzero(match.source >= 0), dtype=torch.int64)
+
+    def build(matrix: Any) -> Any:
+        m = matrix.detach()
+        out = torch.empty(new_tok.vocab.size, m.shape[1], dtype=m.dtype)
+        out[copied_pos] = m[src[copied_pos]]
+        if n_new:
+            if recipe is None:
+                out[new_pos] = random_rows(n_new, m, text_ids, seed=seed)
+            else:
+                out[new_pos] = apply_recipe(recipe, m, m[text_ids].mean(0))
+        return out
+
+    new_in = build(w_in)
+    new_out = None if tied else build(w_out)
+    new_bias = build(bias.detach()[:, None])[:, 0] if bias is not None else None
+    exact = match.copied
+    if method == "fvt":
+        exact += sum(1 for j, p in zip(match.new_ids.tolist(), match.pieces, strict=True)
+                     if p is not None and len(p) == 1 and ov.tokens[p[0]] == new_tok.vocab.tokens[j])
+
+    mod = base.model if owned else _copy.deepcopy(base.model)
+    mod.resize_token_embeddings(new_tok.vocab.size, mean_resizing=False)
+    with torch.no_grad():
+        mod.get_input_embeddings().weight.copy_(new_in)
+        head = mod.get_output_embeddings()
+        if new_out is not None:
+            head.weight.copy_(new_out)
+        if new_bias is not None:
+            head.bias.copy_(new_bias)
+    if tied and hasattr(mod, "tie_weights"):
+        mod.tie_weights()
+    _set_special_ids(mod, new_tok)
+    lm = lm_from_model(mod, new_tok, name=f"{base.name}+{new_tok.name}:{method}")
+    lm.notes = [f"transplanted from {base.name} onto {new_tok.name} by {method}"]
+    opts: dict[str, Any] = {"weighting": weighting, "seed": seed}
+    if method == "omp":
+        opts["k"] = k
+    if method == "hybrid":
+        opts.update(neighbours=neighbours, temperature=temperature, weight=weight)
+    return TransplantResult(lm=lm, method=method, base=base.name, tokenizer=new_tok.name,
+                            donor=donor_lm.name if donor_lm else None, copied=exact,
+                            initialised=new_tok.vocab.size - exact, specials=dict(match.specials),
+                            source=match.source, seconds=time.perf_counter() - t0, options=opts)
