@@ -18,6 +18,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from toksmith.utf8 import valid_utf8
+
 __all__ = [
     "Role",
     "TokenKind",
@@ -121,14 +123,6 @@ def show_token(data: bytes) -> str:
         return "0x" + data.hex(" ").upper().replace(" ", " 0x")
 
 
-def _valid_utf8(b: bytes) -> bool:
-    try:
-        b.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 @dataclass(frozen=True, eq=False)
 class Vocab:
     """An immutable byte-exact vocabulary.
@@ -212,7 +206,7 @@ class Vocab:
         """Shape (V,) bool: text tokens whose bytes are not valid UTF-8 on their own."""
         out = np.zeros(len(self.tokens), dtype=bool)
         for i in self.text_ids:
-            out[i] = not _valid_utf8(self.tokens[i])
+            out[i] = not valid_utf8(self.tokens[i])
         return out
 
     @cached_property

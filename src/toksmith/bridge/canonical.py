@@ -18,14 +18,13 @@ those leading bytes is missing from it.
 
 from __future__ import annotations
 
-import bisect
-import codecs
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 
 from toksmith.tokenizers import Tokenizer
+from toksmith.utf8 import MissingChars, pending_char, utf8_len, utf8_prefix_ok
 from toksmith.vocab import TokenKind
 
 __all__ = ["PROBES", "Canonicality", "pairwise_canonical", "utf8_prefix_ok"]
@@ -34,28 +33,6 @@ __all__ = ["PROBES", "Canonicality", "pairwise_canonical", "utf8_prefix_ok"]
 PROBES: tuple[str, ...] = ("", "\x00")
 #: most completions tried for a token that ends inside a character (spread over all of them).
 MAX_COMPLETIONS = 256
-
-
-def utf8_prefix_ok(data: bytes) -> bool:
-    """True when `data` is valid UTF-8 up to, possibly, an unfinished last character."""
-    dec = codecs.getincrementaldecoder("utf-8")()
-    try:
-        dec.decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _char_start(data: bytes) -> int:
-    """Index where the last (possibly unfinished) character of `data` starts."""
-    i = len(data) - 1
-    while i > 0 and 0x80 <= data[i] < 0xC0 and len(data) - i < 4:
-        i -= 1
-    return max(i, 0)
-
-
-def _utf8_len(lead: int) -> int:
-    return 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
 
 
 class Canonicality:
@@ -77,13 +54,9 @@ class Canonicality:
         self.is_byte = kinds == TokenKind.BYTE
         self.byte_level = tok.encode_token_bytes(b"a") is not None
         self.fallback = bool(self.is_byte.any()) and not self.byte_level
-        self._single_chars = sorted(
-            ord(c) for i in np.flatnonzero(self.is_text & ~self.is_byte)
-            if len(c := v.tokens[i].decode("utf-8", "replace")) == 1 and v.tokens[i] == c.encode()
-        )
+        self.missing = MissingChars.of_tokens(v.tokens[i] for i in np.flatnonzero(self.is_text & ~self.is_byte))
         self.has_pretokenizer = tok.pretokenize("a b") is not None
         self.texts: list[str | None] = [_text_or_none(b) for b in v.tokens]
-        self._fb_cache: dict[bytes, bool] = {}
         self._start: np.ndarray | None = None
         self._pairs: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
@@ -91,39 +64,7 @@ class Canonicality:
     # --- byte fallback ------------------------------------------------------------------------------
     def fallback_ok(self, prefix: bytes) -> bool:
         """Whether some character whose UTF-8 starts with `prefix` is not a single-character token."""
-        got = self._fb_cache.get(prefix)
-        if got is not None:
-            return got
-        n = _utf8_len(prefix[0])
-        lo = hi = None
-        need = n - len(prefix)
-        if need <= 0:
-            try:
-                c = prefix.decode("utf-8")
-            except UnicodeDecodeError:
-                self._fb_cache[prefix] = False
-                return False
-            lo = hi = ord(c)
-        else:
-            for first in range(0x80, 0xC0):
-                try:
-                    lo = ord((prefix + bytes([first]) + b"\x80" * (need - 1)).decode("utf-8"))
-                    break
-                except UnicodeDecodeError:
-                    continue
-            for first in range(0xBF, 0x7F, -1):
-                try:
-                    hi = ord((prefix + bytes([first]) + b"\xbf" * (need - 1)).decode("utf-8"))
-                    break
-                except UnicodeDecodeError:
-                    continue
-        ok = False
-        if lo is not None and hi is not None:
-            total = hi - lo + 1 - max(0, min(hi, 0xDFFF) - max(lo, 0xD800) + 1)
-            present = bisect.bisect_right(self._single_chars, hi) - bisect.bisect_left(self._single_chars, lo)
-            ok = total > present
-        self._fb_cache[prefix] = ok
-        return ok
+        return self.missing.missing_with_prefix(prefix)
 
     def _fallback_pair(self, ctx: bytes, a: int | None, t: int) -> bool:
         """Pair rule for SentencePiece-style byte fallback (`ctx`: bytes of the unfinished char before t)."""
@@ -272,7 +213,7 @@ def _completions(pending: bytes, cap: int) -> list[bytes]:
     got = _COMPLETIONS.get(key)
     if got is not None:
         return got
-    need = _utf8_len(pending[0]) - len(pending)
+    need = utf8_len(pending[0]) - len(pending)
     out = []
     for n in range(64**need):
         rest = bytes(0x80 | ((n >> (6 * (need - 1 - i))) & 0x3F) for i in range(need))
@@ -295,15 +236,8 @@ def _text_or_none(b: bytes) -> str | None:
         return None
 
 
-def _pending_char(data: bytes) -> bytes:
-    """The bytes of an unfinished last character of `data` (b"" when it ends on a boundary)."""
-    if not data:
-        return b""
-    i = _char_start(data)
-    lead = data[i]
-    if lead < 0x80 or lead >= 0xF8 or 0x80 <= lead < 0xC0:
-        return b""
-    return data[i:] if len(data) - i < _utf8_len(lead) else b""
+#: kept for callers of the old private name
+_pending_char = pending_char
 
 
 def pairwise_canonical(c: Canonicality, ids: Sequence[int]) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from toksmith.tokenizers.base import Tokenizer
+from toksmith.utf8 import utf8_chars
 from toksmith.vocab import TokenKind
 
 __all__ = ["Segment", "boundary_sample", "sample_token_bytes", "segment_tokens", "token_bytes"]
@@ -57,35 +58,6 @@ def token_bytes(tok: Tokenizer, ids: Sequence[int]) -> list[bytes]:
     return out
 
 
-def _utf8_chars(data: bytes) -> list[tuple[int, int, str | None]]:
-    """(start, end, character) for each character of `data`; invalid bytes come one by one with None."""
-    out: list[tuple[int, int, str | None]] = []
-    i, n = 0, len(data)
-    while i < n:
-        b = data[i]
-        width = (
-            1
-            if b < 0x80
-            else 2
-            if 0xC2 <= b <= 0xDF
-            else 3
-            if 0xE0 <= b <= 0xEF
-            else 4
-            if 0xF0 <= b <= 0xF4
-            else 0
-        )
-        if width:
-            try:
-                out.append((i, i + width, data[i : i + width].decode("utf-8")))
-                i += width
-                continue
-            except UnicodeDecodeError:
-                pass
-        out.append((i, i + 1, None))
-        i += 1
-    return out
-
-
 def segment_tokens(tokens: Sequence[bytes]) -> list[list[Segment]]:
     """Split each token's bytes into text runs and partial-character runs (see `Segment`).
 
@@ -93,7 +65,7 @@ def segment_tokens(tokens: Sequence[bytes]) -> list[list[Segment]]:
     [Segment(data=b'a', text='a', char=None), Segment(data=b'\\xe4\\xb8', text=None, char='世')]
     """
     data = b"".join(tokens)
-    chars = _utf8_chars(data)
+    chars = utf8_chars(data)
     out: list[list[Segment]] = []
     ci = 0
     start = 0

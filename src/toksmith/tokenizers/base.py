@@ -9,6 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
+from toksmith.utf8 import MissingChars
 from toksmith.vocab import TokenKind, Vocab
 
 __all__ = ["Tokenizer", "check_reachable"]
@@ -83,8 +84,8 @@ def check_reachable(tok: Tokenizer, vocab: Vocab) -> np.ndarray:
 
     A text token counts as reachable when encoding its own text yields exactly that id (the
     "Magikarp" test); a token that is not valid UTF-8 alone is checked with `encode_token_bytes`.
-    Byte-fallback tokens are reachable when some character with that leading byte is missing from
-    the vocabulary (C0, C1 and F5-FF never occur in UTF-8, so those byte tokens are unreachable).
+    Byte-fallback tokens follow `toksmith.utf8.MissingChars`: reachable when some character with that
+    byte is missing from the vocabulary's own (non-byte) tokens (C0, C1 and F5-FF never occur in UTF-8).
     """
     n = vocab.size
     reach = np.zeros(n, dtype=bool)
@@ -117,40 +118,9 @@ def check_reachable(tok: Tokenizer, vocab: Vocab) -> np.ndarray:
         reach[i] = got == [i] if got is not None else True
     byte_ids = [i for i in vocab.text_ids.tolist() if kinds[i] == byte]
     if byte_ids:
-        single_chars = {t for t in vocab.text_bytes if len(t) <= 4 and _is_one_char(t)}
-        lead_missing = _leads_with_missing_chars(single_chars)
-        any_missing = any(lead_missing.values())
+        # the byte-fallback rule (toksmith.utf8): a byte token is emitted iff its character is missing
+        # from the vocabulary; byte tokens themselves are not characters of the vocabulary
+        missing = MissingChars.of_tokens(vocab.tokens[i] for i in vocab.text_ids.tolist() if kinds[i] != byte)
         for i in byte_ids:
-            b = vocab.tokens[i][0]
-            if b < 0x80:
-                reach[i] = bytes([b]) not in single_chars
-            elif b < 0xC0:
-                reach[i] = any_missing
-            else:
-                reach[i] = lead_missing.get(b, False)
+            reach[i] = missing.byte_reachable(vocab.tokens[i][0])
     return reach
-
-
-def _is_one_char(b: bytes) -> bool:
-    try:
-        return len(b.decode("utf-8")) == 1
-    except UnicodeDecodeError:
-        return False
-
-
-def _leads_with_missing_chars(single_chars: set[bytes]) -> dict[int, bool]:
-    """For every UTF-8 lead byte, whether some character starting with it is not a token."""
-    out: dict[int, bool] = {}
-    for lead in range(0xC2, 0xF5):
-        if lead < 0xE0:
-            lo, hi, least = (lead & 0x1F) << 6, ((lead & 0x1F) << 6) + 0x40, 0x80
-        elif lead < 0xF0:
-            lo, hi, least = (lead & 0x0F) << 12, ((lead & 0x0F) << 12) + 0x1000, 0x800
-        else:
-            lo, hi, least = (lead & 0x07) << 18, min(((lead & 0x07) << 18) + 0x40000, 0x110000), 0x10000
-        out[lead] = any(
-            chr(cp).encode("utf-8") not in single_chars
-            for cp in range(max(lo, least), hi)
-            if not 0xD800 <= cp < 0xE000
-        )
-    return out
