@@ -70,7 +70,7 @@ def test_gguf_smollm2_agrees_with_transformers_loader(smollm2):
     """transformers' own GGUF converter (slow, no digit split) agrees where digits are not involved."""
     from transformers import AutoTokenizer
 
-    from toksmith.registry import packaged_gguf
+    from toksmith.packaged import packaged_gguf
 
     path = packaged_gguf("smollm2")
     hf = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
@@ -113,10 +113,13 @@ def test_round_trip_every_udhr_file(shared_data, smollm2, gemma3, cl100k):
     assert not failures
 
 
-def test_unknown_and_missing_specs(tmp_path):
+def test_unknown_and_missing_specs(tmp_path, monkeypatch):
     with pytest.raises(TokenizerLoadError, match="not a short name"):
         load_tokenizer("no-such-tokenizer")
-    with pytest.raises(TokenizerLoadError, match="does not download"):
+    # a Hub id that is not cached, with the network off: one line naming the id and how to fetch it
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
+    with pytest.raises(TokenizerLoadError, match=r"'meta-llama/Llama-3-8B' is not in the Hugging Face cache"):
         load_tokenizer("meta-llama/Llama-3-8B")
     bad = tmp_path / "tokenizer.json"
     bad.write_text("{not json")
@@ -125,7 +128,7 @@ def test_unknown_and_missing_specs(tmp_path):
 
 
 def test_corrupt_gguf(tmp_path, smollm2):
-    from toksmith.registry import packaged_gguf
+    from toksmith.packaged import packaged_gguf
 
     not_gguf = tmp_path / "model.gguf"
     not_gguf.write_bytes(b"PK\x03\x04 definitely a zip")

@@ -1,4 +1,4 @@
-"""Loading causal language models: a Hugging Face directory, a `.gguf` file, or a short name.
+"""Loading causal language models: a Hugging Face directory, a `.gguf` file, a short name or a Hub id.
 
 torch and transformers are imported inside `load_lm`, so `import toksmith` never loads torch; a
 missing torch raises `MissingDependencyError` with the install hint for the `lm` extra.
@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from toksmith.errors import MissingDependencyError, ModelLoadError, ToksmithError
+from toksmith.packaged import model_names
 from toksmith.tokenizers import Tokenizer, load_tokenizer
 from toksmith.vocab import Role
 
 __all__ = ["LM", "MODEL_SHORT_NAMES", "lm_from_model", "load_lm", "require_torch"]
 
-MODEL_SHORT_NAMES = ("smollm2", "gemma3")
+#: The packaged short names that are language models (the one list lives in `toksmith.packaged`).
+MODEL_SHORT_NAMES = model_names()
 _DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -83,11 +85,11 @@ def _context_tokens(tok: Tokenizer) -> tuple[int, int, list[str]]:
     return bos, eos, [f"conditioned on {v.pieces[bos]} (id {bos}), ended by {v.pieces[eos]} (id {eos})"]
 
 
-def _resolve(spec: str | Path) -> tuple[str, Path, str | None]:
-    """(name, directory or file, gguf file name or None) for a model spec."""
+def _resolve(spec: str | Path, revision: str | None = None) -> tuple[str, Path, str | None]:
+    """(name, directory or file, gguf file name or None) for a model spec; a local path wins over a Hub id."""
     s = str(spec)
     if s in MODEL_SHORT_NAMES:
-        from toksmith.registry import packaged_gguf
+        from toksmith.packaged import packaged_gguf
 
         try:
             path = packaged_gguf(s)
@@ -106,8 +108,19 @@ def _resolve(spec: str | Path) -> tuple[str, Path, str | None]:
                 return p.name, p, ggufs[0].name
             raise ModelLoadError(f"{p}: no config.json or .gguf file in this directory")
         return p.name, p, None
+    from toksmith.hub import is_hub_id, resolve_hub_id
+
+    if is_hub_id(s):
+        snapshot = resolve_hub_id(s, revision=revision, kind="model")
+        if not (snapshot / "config.json").is_file():
+            raise ModelLoadError(f"'{s}': the repository has no config.json (not a transformers model)")
+        if not any(snapshot.glob("*.safetensors")):
+            raise ModelLoadError(f"'{s}': the repository has no .safetensors weights (pickled .bin weights are "
+                                 "not loaded)")
+        return s, snapshot, None
     raise ModelLoadError(
-        f"'{s}': unknown model (not a file, a directory, or a short name: {', '.join(MODEL_SHORT_NAMES)})"
+        f"'{s}': unknown model (not a file, a directory, a short name ({', '.join(MODEL_SHORT_NAMES)}) or a Hub "
+        "id org/name)"
     )
 
 
@@ -134,23 +147,29 @@ def _quiet_gguf_bars() -> Iterator[None]:
         gguf_utils.tqdm = original
 
 
-def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = "float32") -> LM:
+def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = "float32", revision: str | None = None,
+            trust_remote_code: bool = False) -> LM:
     """Load a causal LM and its tokenizer.
 
     Args:
         spec: a transformers model directory, a `.gguf` file (dequantised by transformers + gguf),
-            or a short name (`smollm2`, `gemma3`).
+            a short name (`smollm2`, `gemma3`), or a Hub id (`org/name[@revision]`: the Hub cache
+            first, else config, tokenizer and `.safetensors` files are fetched; see `toksmith.hub`).
         device: "cpu", "cuda", ...; default: "cuda" when available, else "cpu".
         dtype: "float32" (default), "bfloat16" or "float16".
+        revision: branch, tag or commit of a Hub id (default "main").
+        trust_remote_code: run a repository's own modelling code (off unless asked for).
     """
     torch = require_torch("loading a language model")
     if dtype not in _DTYPES:
         raise ModelLoadError(f"dtype '{dtype}' is not supported (choose from {', '.join(_DTYPES)})")
-    name, where, gguf = _resolve(spec)
+    name, where, gguf = _resolve(spec, revision)
     if gguf is not None and importlib.util.find_spec("gguf") is None:
         raise MissingDependencyError("gguf", "loading a .gguf model")
     try:
-        tok = load_tokenizer(str(spec) if str(spec) in MODEL_SHORT_NAMES else (where / gguf if gguf else where))
+        from_hub = gguf is None and name != where.name  # a snapshot directory is named by its commit
+        tok = load_tokenizer(str(spec) if str(spec) in MODEL_SHORT_NAMES else (where / gguf if gguf else where),
+                             name=name if from_hub else None)
     except ToksmithError as e:
         raise ModelLoadError(f"{spec}: its tokenizer could not be loaded: {e}") from e
     from transformers import AutoModelForCausalLM
@@ -160,7 +179,7 @@ def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = "float3
     hf_logging.disable_progress_bar()
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype)}
+        kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype), "trust_remote_code": trust_remote_code}
         if gguf is not None:
             kwargs["gguf_file"] = gguf
         with _quiet_gguf_bars():

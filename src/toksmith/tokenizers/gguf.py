@@ -166,17 +166,59 @@ def gguf_tokenizer_spec(meta: dict[str, Any], path: Path) -> tuple[dict[str, Any
     return spec, roles
 
 
+def _compact_spec_json(spec: dict[str, Any]) -> str:
+    """The spec as JSON with merges spelled "left right" when no part holds a space.
+
+    `tokenizers` parses that legacy spelling about 40% faster than pairs of strings (0.9 s instead of
+    1.5 s for Gemma 3's 513k merges) and builds the same model from it.
+    """
+    merges = spec["model"]["merges"]
+    if merges and not isinstance(merges[0], str) and not any(" " in a or " " in b for a, b in merges):
+        spec = {**spec, "model": {**spec["model"], "merges": [f"{a} {b}" for a, b in merges]}}
+    return json.dumps(spec, ensure_ascii=False)
+
+
 def load_gguf_tokenizer(path: str | Path, *, name: str | None = None) -> HFTokenizer:
-    """Load the tokenizer stored in a GGUF model file."""
+    """Load the tokenizer stored in a GGUF model file.
+
+    The tokenizer.json spec derived from the metadata (merges included) and the byte-exact
+    vocabulary are cached on disk under the file's sha256 (`tokenizers.derived`), so a second load
+    skips reading the metadata, deriving merges and checking reachability.
+    """
+    from toksmith.cache import load_arrays, store_arrays
+    from toksmith.tokenizers.derived import (
+        array_text,
+        content_key,
+        entry_key,
+        text_array,
+        vocab_from_arrays,
+        vocab_to_arrays,
+    )
+    from toksmith.tokenizers.hf import light_spec
+
     path = Path(path)
     if not path.is_file():
         raise TokenizerLoadError(f"{path}: no such GGUF file")
+    display = name or path.stem
+    key = entry_key(content_key(path))
+    hit = load_arrays("gguf-tokenizer", key)
+    if hit is not None:
+        tok = tokenizers.Tokenizer.from_str(array_text(hit["spec"]))
+        out = HFTokenizer(tok, json.loads(array_text(hit["light"])), name=display, source=str(path),
+                          vocab=vocab_from_arrays(hit))
+        out.gguf_metadata = json.loads(array_text(hit["gguf_meta"]))
+        return out
     meta = read_gguf_metadata(path, prefixes=("tokenizer.ggml.", "general.architecture"))
     spec, roles = gguf_tokenizer_spec(meta, path)
+    full = _compact_spec_json(spec)
     try:
-        tok = tokenizers.Tokenizer.from_str(json.dumps(spec))
+        tok = tokenizers.Tokenizer.from_str(full)
     except Exception as e:
         raise TokenizerLoadError(f"{path}: GGUF vocabulary does not form a valid tokenizer: {e}") from e
-    out = HFTokenizer(tok, spec, name=name or path.stem, roles=roles, source=str(path))
+    out = HFTokenizer(tok, spec, name=display, roles=roles, source=str(path))
     out.gguf_metadata = {k: v for k, v in meta.items() if not isinstance(v, list)}
+    store_arrays("gguf-tokenizer", key, {
+        **vocab_to_arrays(out.vocab), "spec": text_array(full), "light": text_array(json.dumps(light_spec(spec))),
+        "gguf_meta": text_array(json.dumps(out.gguf_metadata)),
+    })
     return out

@@ -21,7 +21,7 @@ from toksmith.vocab import (
     sentencepiece_piece_bytes,
 )
 
-__all__ = ["HFTokenizer", "guess_role", "load_hf_dir", "load_tokenizer_json"]
+__all__ = ["HFTokenizer", "guess_role", "light_spec", "load_hf_dir", "load_tokenizer_json"]
 
 _ROLE_HINTS: tuple[tuple[Role, tuple[str, ...]], ...] = (
     (Role.BOS, ("<s>", "<bos>", "begin_of_text", "startoftext", "<|im_start|>")),
@@ -69,6 +69,7 @@ class HFTokenizer(Tokenizer):
         name: str,
         roles: Mapping[int, Role] | None = None,
         source: str = "",
+        vocab: Vocab | None = None,
     ) -> None:
         self.name = name
         self.source = source
@@ -82,7 +83,8 @@ class HFTokenizer(Tokenizer):
         )
         # Special-token strings in input text are encoded as text (the metrics' policy).
         self._tok.encode_special_tokens = True
-        self._vocab = self._build_vocab(roles or {})
+        # A vocabulary from the derived-value cache skips the slow part (reachability encodes every token).
+        self._vocab = vocab if vocab is not None else self._build_vocab(roles or {})
 
     @property
     def vocab(self) -> Vocab:
@@ -172,22 +174,53 @@ class HFTokenizer(Tokenizer):
         return json.dumps(spec, sort_keys=True)
 
 
+def light_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec without the model's vocab and merges: all `HFTokenizer` reads after construction."""
+    out = dict(spec)
+    out["model"] = {k: v for k, v in spec.get("model", {}).items() if k not in ("vocab", "merges")}
+    return out
+
+
 def load_tokenizer_json(
     path: str | Path, *, name: str | None = None, roles: Mapping[int, Role] | None = None
 ) -> HFTokenizer:
-    """Load a `tokenizer.json` file."""
-    path = Path(path)
+    """Load a `tokenizer.json` file (its derived vocabulary is cached on disk, see `tokenizers.derived`)."""
+    return _load_json(Path(path), name=name or Path(path).parent.name or Path(path).stem, roles=roles)
+
+
+def _load_json(path: Path, *, name: str, roles: Mapping[int, Role] | None = None,
+               config_dir: Path | None = None) -> HFTokenizer:
+    """A tokenizer.json, with roles given or read from `config_dir`'s tokenizer configs."""
+    from toksmith.cache import load_arrays, store_arrays
+    from toksmith.tokenizers.derived import array_text, content_key, entry_key, text_array, vocab_from_arrays
+
     try:
         text = path.read_text(encoding="utf-8")
-        spec = json.loads(text)
         tok = tokenizers.Tokenizer.from_str(text)
     except FileNotFoundError as e:
         raise TokenizerLoadError(f"{path}: no such tokenizer file") from e
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise TokenizerLoadError(f"{path}: not a readable tokenizer.json ({e})") from e
     except Exception as e:  # tokenizers raises a bare Exception for malformed specs
         raise TokenizerLoadError(f"{path}: tokenizers cannot load this file: {e}") from e
-    return HFTokenizer(tok, spec, name=name or path.parent.name or path.stem, roles=roles, source=str(path))
+    if config_dir is not None:
+        roles = _config_roles(config_dir, tok)
+    source = str(config_dir if config_dir is not None and roles else path)
+    role_key = json.dumps(sorted((int(i), str(r)) for i, r in (roles or {}).items()))
+    key = entry_key(content_key(path), role_key)
+    hit = load_arrays("hf-tokenizer", key)
+    if hit is not None:
+        return HFTokenizer(tok, json.loads(array_text(hit["light"])), name=name, roles=roles, source=source,
+                           vocab=vocab_from_arrays(hit))
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TokenizerLoadError(f"{path}: not a readable tokenizer.json ({e})") from e
+    out = HFTokenizer(tok, spec, name=name, roles=roles, source=source)
+    from toksmith.tokenizers.derived import vocab_to_arrays
+
+    store_arrays("hf-tokenizer", key, {**vocab_to_arrays(out.vocab), "light": text_array(json.dumps(light_spec(spec)))})
+    return out
 
 
 def _config_roles(directory: Path, tok: tokenizers.Tokenizer) -> dict[int, Role]:
@@ -219,11 +252,7 @@ def load_hf_dir(directory: str | Path, *, name: str | None = None) -> Tokenizer:
     d = Path(directory)
     tj = d / "tokenizer.json"
     if tj.is_file():
-        tok = load_tokenizer_json(tj, name=name or d.name)
-        roles = _config_roles(d, tok.backend)
-        if roles:
-            tok = HFTokenizer(tok.backend, tok._spec, name=tok.name, roles=roles, source=str(d))
-        return tok
+        return _load_json(tj, name=name or d.name, config_dir=d)
     spm = d / "tokenizer.model"
     if spm.is_file():
         from toksmith.tokenizers.spm import load_sentencepiece

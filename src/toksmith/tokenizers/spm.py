@@ -16,12 +16,15 @@ __all__ = ["SentencePieceTokenizer", "load_sentencepiece"]
 class SentencePieceTokenizer(Tokenizer):
     """A tokenizer backed by the `sentencepiece` library."""
 
-    def __init__(self, sp: object, *, name: str, source: str = "") -> None:
+    def __init__(self, sp: object, *, name: str, source: str = "", vocab: Vocab | None = None) -> None:
         self._sp = sp
         self.name = name
         self.source = source
         first = sp.encode("a", out_type=str)
         self.adds_space_prefix = bool(first) and first[0].startswith("\u2581")
+        if vocab is not None:  # from the derived-value cache
+            self._vocab = vocab
+            return
         n = sp.get_piece_size()
         tokens: list[bytes] = []
         pieces: list[str] = []
@@ -70,9 +73,18 @@ def load_sentencepiece(path: str | Path, *, name: str | None = None) -> Sentence
     path = Path(path)
     if not path.is_file():
         raise TokenizerLoadError(f"{path}: no such SentencePiece model file")
+    from toksmith.cache import load_arrays, store_arrays
+    from toksmith.tokenizers.derived import content_key, entry_key, vocab_from_arrays, vocab_to_arrays
+
     sp = spm.SentencePieceProcessor()
     try:
         sp.Load(str(path))
     except (OSError, RuntimeError) as e:
         raise TokenizerLoadError(f"{path}: not a valid SentencePiece model ({e})") from e
-    return SentencePieceTokenizer(sp, name=name or path.stem, source=str(path))
+    key = entry_key(content_key(path))
+    hit = load_arrays("spm-tokenizer", key)
+    if hit is not None:
+        return SentencePieceTokenizer(sp, name=name or path.stem, source=str(path), vocab=vocab_from_arrays(hit))
+    out = SentencePieceTokenizer(sp, name=name or path.stem, source=str(path))
+    store_arrays("spm-tokenizer", key, vocab_to_arrays(out.vocab))
+    return out

