@@ -81,10 +81,12 @@ class ModelScore:
 
 
 def score_text(lm: LM, text: str, *, window: int = 1024, stride: int = 512,
-               progress: Callable[[int], None] | None = None) -> tuple[float, int]:
+               progress: Callable[[int], None] | None = None,
+               token_bits: list[float] | None = None) -> tuple[float, int]:
     """(negative log2-likelihood in bits, token count) of `text` under `lm`, sliding window.
 
-    `progress` is called with the number of tokens scored by each window.
+    `progress` is called with the number of tokens scored by each window. `token_bits`, when given,
+    is extended with each token's bits in order (for splitting the loss by token, e.g. transplant).
     """
     torch = require_torch("scoring in bits per byte")
     if not 0 < stride <= window - 1:
@@ -106,6 +108,8 @@ def score_text(lm: LM, text: str, *, window: int = 1024, stride: int = 512,
         tgt = chunk[0, first:]
         got = logp[first - 1: hi - lo - 1].gather(1, tgt[:, None])[:, 0]
         total -= float(got.sum()) / math.log(2)
+        if token_bits is not None:
+            token_bits.extend((-got / math.log(2)).tolist())
         if progress:
             progress(hi - scored_upto)
         scored_upto = hi
