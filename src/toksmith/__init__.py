@@ -11,6 +11,8 @@ from toksmith.bridge import score_bytes as score_bytes
 from toksmith.corpus import Document as Document
 from toksmith.corpus import read_corpus as read_corpus
 from toksmith.corpus import read_parallel as read_parallel
+from toksmith.decoding import AdjacencyMatrix as AdjacencyMatrix
+from toksmith.decoding import generate as generate_tokens
 from toksmith.errors import CorpusError as CorpusError
 from toksmith.errors import MissingDependencyError as MissingDependencyError
 from toksmith.errors import ModelLoadError as ModelLoadError
@@ -24,6 +26,8 @@ from toksmith.lm import score_bits_per_byte as score_bits_per_byte
 from toksmith.tokenizers import Tokenizer as Tokenizer
 from toksmith.tokenizers import load_tokenizer as load_tokenizer
 from toksmith.train import train_bpe as train_bpe
+from toksmith.transplant import TransplantResult as TransplantResult
+from toksmith.transplant import transplant as transplant
 from toksmith.vocab import Role as Role
 from toksmith.vocab import TokenKind as TokenKind
 from toksmith.vocab import Vocab as Vocab

@@ -13,7 +13,7 @@ from importlib import import_module
 from toksmith.cli._app import app
 
 #: Command modules, in the order `toksmith --help` lists them; importing one registers its commands.
-COMMAND_MODULES = ("measure", "build", "score", "generate")
+COMMAND_MODULES = ("measure", "build", "score", "generate", "swap")
 for _module in COMMAND_MODULES:
     import_module(f"toksmith.cli.{_module}")
 

@@ -86,6 +86,22 @@ class TransplantResult:
                 "seconds": self.seconds, "options": self.options}
 
 
+def _as_tokenizer(tok: Any) -> Tokenizer:
+    """A `Tokenizer` from a tokenizer, a spec, or a freshly trained tokenizer (anything with `tokenizer_json`)."""
+    if isinstance(tok, Tokenizer):
+        return tok
+    if hasattr(tok, "tokenizer_json"):
+        import json
+
+        import tokenizers
+
+        from toksmith.tokenizers.hf import HFTokenizer
+
+        text = tok.tokenizer_json()
+        return HFTokenizer(tokenizers.Tokenizer.from_str(text), json.loads(text), name="trained")
+    return load_tokenizer(tok)
+
+
 def _as_lm(model: LM | str | Path, what: str) -> tuple[LM, bool]:
     """(LM, whether we loaded it ourselves and may modify it in place)."""
     if isinstance(model, LM):
@@ -188,7 +204,7 @@ def _set_special_ids(model: Any, tok: Tokenizer) -> None:
             setattr(gen, key, val)
 
 
-def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path, *, method: str = DEFAULT_METHOD,
+def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path | Any, *, method: str = DEFAULT_METHOD,
                donor: LM | str | Path | None = None, k: int = DEFAULT_K, weighting: str = "mean",
                neighbours: int = HYBRID_DEFAULTS["neighbours"], temperature: float = HYBRID_DEFAULTS["temperature"],
                weight: float = HYBRID_DEFAULTS["weight"], seed: int = 0,
@@ -220,7 +236,7 @@ def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path, *, met
     if method == "omp" and donor is None:
         raise TransplantError("method omp needs a donor model whose tokenizer covers the new tokens (--donor)")
     t0 = time.perf_counter()
-    new_tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
+    new_tok = _as_tokenizer(tokenizer)
     base, owned = _as_lm(model, "model")
     _embeddings(base)
     donor_lm = _as_lm(donor, "donor")[0] if donor is not None and method == "omp" else None
