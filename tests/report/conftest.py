@@ -106,7 +106,7 @@ def full_results() -> dict:
                 "fingerprint": "ffeeddccbbaa0099",
             },
         ],
-        "metrics": {"alpha": _metrics(1.0), "beta<i>": _metrics(0.9, flagged=("jpn",))},
+        "results": {"alpha": _metrics(1.0), "beta<i>": _metrics(0.9, flagged=("jpn",))},
         "comparisons": [
             {
                 "metric": "bytes_per_token",
@@ -122,14 +122,14 @@ def full_results() -> dict:
                 "text": "Hello 世界",
                 "lang": "eng",
                 "tokens": {
-                    "alpha": {"ids": [1, 2, 3, 4], "bytes": ["48656c6c6f", "20", "e4b8", "96e7958c"]},
-                    "beta<i>": {"ids": [9, 8], "bytes": ["48656c6c6f20", "e4b896e7958c"]},
+                    "alpha": {"ids": [1, 2, 3, 4], "offsets": [[0, 5], [5, 6], [6, 8], [8, 12]]},
+                    "beta<i>": {"ids": [9, 8], "offsets": [[0, 6], [6, 12]]},
                 },
             },
             {
                 "text": HOSTILE,
                 "lang": "x<y",
-                "tokens": {"alpha": {"ids": [5], "bytes": [HOSTILE.encode().hex()]}},
+                "tokens": {"alpha": {"ids": [5], "offsets": [[0, len(HOSTILE.encode())]]}},
             },
         ],
         "warnings": ["thin sample: only 17 lines per language </li><script>"],

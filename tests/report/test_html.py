@@ -127,26 +127,31 @@ def test_renders_whatever_is_present() -> None:
     assert "<main></main>" in render_report({})
     html = render_report({"tokenizers": [{"name": "x"}], "warnings": ["w1"]})
     assert "w1" in html and '<section id="premium">' not in html
-    html = render_report({"metrics": {"x": {"bytes_per_token": {"value": 3.5, "unit": "bytes/token"}}}})
+    html = render_report({"results": {"x": {"bytes_per_token": {"value": 3.5, "unit": "bytes/token"}}}})
     assert '<section id="summary">' in html and "3.50" in html
 
 
-def test_legacy_parallel_and_numbers_sections() -> None:
+def test_parallel_and_numbers_sections_from_metric_results() -> None:
+    """Without the "report" view, premiums, Gini and the heat map are read from the metric results."""
     res = {
-        "parallel": {
+        "results": {
             "t": {
-                "pivot": "eng",
-                "premium": {"eng": {"value": 1.0}, "deu": {"value": 1.3, "ci": [1.2, 1.4]}},
-                "gini": 0.1,
-                "lorenz": [[0, 0], [0.5, 0.4], [1, 1]],
-                "flagged": [],
+                "premium": {
+                    "value": 1.3,
+                    "per_language": {"eng": {"value": 1.0}, "deu": {"value": 1.3, "ci": [1.2, 1.4]}},
+                    "details": {"pivot": "eng", "flagged": []},
+                },
+                "gini": {"value": 0.1, "details": {"lorenz": [[0, 0], [0.5, 0.4], [1, 1]]}},
+                "number_patterns": {
+                    "value": 0.0,
+                    "details": {"heatmap": {"lengths": [3], "patterns": ["3", "1+2"], "shares": [[0.8, 0.2]]}},
+                },
             }
         },
-        "numbers": {"t": {"heatmap": {"3": {"3": 8, "1+2": 2}}}},
     }
     html = render_report(res)
     assert '<section id="premium">' in html and '<section id="lorenz">' in html
-    assert "80%" in html and "20%" in html  # counts turned into shares per digit length
+    assert "80%" in html and "20%" in html  # shares per digit length
 
 
 def test_many_languages_fold_into_top_and_bottom(full_results: dict) -> None:
@@ -155,7 +160,7 @@ def test_many_languages_fold_into_top_and_bottom(full_results: dict) -> None:
         lang: {"value": 1 + i / 100, "ci": [1 + i / 100 - 0.01, 1 + i / 100 + 0.01]}
         for i, lang in enumerate(langs)
     }
-    res = {"parallel": {"t": {"pivot": "l000", "premium": per}}}
+    res = {"results": {"t": {"premium": {"per_language": per, "details": {"pivot": "l000"}}}}}
     html = render_report(res, top_n=10)
     section = html.split('<section id="premium">', 1)[1].split("</section>", 1)[0]
     first_chart = section.split("<details>", 1)[0]
@@ -189,6 +194,13 @@ def test_svg_helpers() -> None:
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_non_finite_numbers_do_not_break_the_page(bad: float) -> None:
-    html = render_report({"metrics": {"x": {"m": {"value": bad, "ci": [bad, 1.0]}}}})
+    html = render_report({"results": {"x": {"m": {"value": bad, "ci": [bad, 1.0]}}}})
     data = _parse(html).script_bodies[0]
-    assert json.loads(data)["metrics"]["x"]["m"]["value"] is None
+    assert json.loads(data)["results"]["x"]["m"]["value"] is None
+
+
+def test_only_the_results_schema_is_read() -> None:
+    """Per-tokenizer entries under "metrics" (an old shape) are metric descriptions now, not results."""
+    html = render_report({"metrics": {"x": {"bytes_per_token": {"value": 3.5, "unit": "bytes/token"}}}})
+    assert '<section id="summary">' not in html
+    assert "<style>" in html and ":root{" in html  # the stylesheet comes from the package data
