@@ -16,7 +16,25 @@ import numpy as np
 from toksmith.errors import ToksmithError
 from toksmith.lm.loading import LM, require_torch
 
-__all__ = ["TokenTree"]
+__all__ = ["TokenTree", "tree_attention_mask"]
+
+
+def tree_attention_mask(lm: LM, allow: np.ndarray, q_pos: np.ndarray, k_pos: np.ndarray) -> Any:
+    """The `attention_mask` argument for a forward whose new tokens see exactly the keys `allow` marks.
+
+    Args:
+        allow: (n_new, n_keys) bool, True where new token i may attend to key j (its ancestors and itself).
+        q_pos: (n_new,) positions of the new tokens; k_pos: (n_keys,) positions of all keys (cache + new).
+    Returns a (1, 1, n_new, n_keys) bool tensor, or for models with sliding-window layers (Gemma 3) a
+    dict with the full mask and the windowed one (key visible iff q_pos - k_pos < window, as transformers).
+    """
+    torch = require_torch("tree attention")
+    mask = torch.from_numpy(np.ascontiguousarray(allow))[None, None].to(lm.device)
+    if not lm.sliding_window:
+        return mask
+    win = np.asarray(k_pos)[None, :] > (np.asarray(q_pos)[:, None] - lm.sliding_window)
+    return {"full_attention": mask,
+            "sliding_attention": torch.from_numpy(np.ascontiguousarray(allow & win))[None, None].to(lm.device)}
 
 
 class TokenTree:
@@ -73,12 +91,7 @@ class TokenTree:
         if int(depth[base:].max()) >= self.lm.max_context:
             raise ToksmithError(f"text is longer than the model's context ({self.lm.max_context} tokens)")
         dev = self.lm.device
-        mask = torch.from_numpy(allow)[None, None].to(dev)
-        attn: Any = mask
-        if self.lm.sliding_window:
-            win = depth[None, :] > (depth[base:, None] - self.lm.sliding_window)
-            attn = {"full_attention": mask,
-                    "sliding_attention": torch.from_numpy(allow & win)[None, None].to(dev)}
+        attn = tree_attention_mask(self.lm, allow, depth[base:], depth)
         ids = torch.tensor([self.tokens[base:]], device=dev)
         pos = torch.from_numpy(depth[base:])[None].to(dev)
         if self.cache is None:

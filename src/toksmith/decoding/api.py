@@ -1,0 +1,189 @@
+"""`generate`: greedy decoding of a stock transformers model, plain or with lossless drafts.
+
+Methods: "greedy" (one token per forward), "recycle" (Token Recycling: a static tree template filled
+from the adjacency matrix M), "suffix" (a chain from the longest suffix match of the context, and of an
+optional corpus), "hybrid" (both merged into one draft tree). Every method emits exactly the tokens
+greedy decoding emits: a draft token is kept only where it equals the model's argmax.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from toksmith.decoding.adjacency import AdjacencyMatrix
+from toksmith.decoding.draft import FROM_RECYCLE, FROM_SUFFIX, DraftTree, build_draft
+from toksmith.decoding.suffix import SuffixDrafter
+from toksmith.decoding.templates import TEMPLATES, Template, template_from_widths
+from toksmith.decoding.verify import Verifier
+from toksmith.errors import OptionError
+from toksmith.lm.loading import LM
+
+__all__ = ["DEFAULTS", "METHODS", "DecodeResult", "DecodeStats", "generate", "resolve_template"]
+
+METHODS = ("greedy", "recycle", "suffix", "hybrid")
+
+#: The one place the defaults live (the CLI and benchmark read them).
+DEFAULTS: dict[str, Any] = {"tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1}
+
+
+@dataclass
+class DecodeStats:
+    """What a decoding run cost and how well the drafts did.
+
+    mat: mean accepted tokens per step = new tokens / verification forwards (greedy: 1.0).
+    accepted_suffix / accepted_recycle: accepted draft tokens proposed by the suffix chain / by M (a
+    token both proposed counts for both); draft_tokens: draft nodes verified in all steps.
+    min_margin: smallest top-1 minus top-2 logit among emitted tokens (a near-tie diagnostic).
+    """
+
+    method: str
+    new_tokens: int
+    steps: int
+    forwards: int
+    seconds: float
+    tokens_per_s: float
+    mat: float
+    accepted_suffix: int = 0
+    accepted_recycle: int = 0
+    draft_tokens: int = 0
+    tree_nodes: int = 0
+    min_margin: float = float("inf")
+
+
+@dataclass
+class DecodeResult:
+    ids: list[int]
+    text: str
+    stats: DecodeStats
+    prompt_ids: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ids": self.ids, "text": self.text, "stats": asdict(self.stats)}
+
+
+def resolve_template(tree: str | Template | Sequence[int] | None, k: int) -> Template:
+    """A template from a name in TEMPLATES, per-depth widths, or a Template."""
+    if isinstance(tree, Template):
+        return tree
+    if tree is None:
+        tree = DEFAULTS["tree"]
+    if isinstance(tree, str):
+        if tree in TEMPLATES:
+            return template_from_widths(TEMPLATES[tree], k)
+        try:
+            widths = [int(w) for w in tree.split(",")]
+        except ValueError:
+            raise OptionError(f"tree '{tree}' is neither a template name ({', '.join(TEMPLATES)}) "
+                              "nor comma-separated widths such as 3,3,2,1") from None
+        return template_from_widths(widths, k)
+    return template_from_widths(list(tree), k)
+
+
+def _prompt_ids(lm: LM, prompt: str | Sequence[int], add_bos: bool) -> list[int]:
+    if isinstance(prompt, str):
+        ids = lm.tokenizer.encode(prompt)
+        return ([lm.bos_id] if add_bos else []) + list(ids)
+    ids = [int(t) for t in prompt]
+    bad = [t for t in ids if not 0 <= t < lm.vocab_size]
+    if bad:
+        raise OptionError(f"prompt token id {bad[0]} is outside the model's vocabulary (0..{lm.vocab_size - 1})")
+    return ids
+
+
+def _eos_ids(lm: LM, eos: Iterable[int] | None) -> set[int]:
+    if eos is not None:
+        return {int(t) for t in eos}
+    out = {lm.eos_id}
+    gen = getattr(lm.model, "generation_config", None)
+    extra = getattr(gen, "eos_token_id", None) if gen is not None else None
+    if isinstance(extra, int):
+        out.add(extra)
+    elif extra:
+        out.update(int(t) for t in extra)
+    return out
+
+
+def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method: str = "greedy",
+             tree: str | Template | Sequence[int] | None = None, adjacency: AdjacencyMatrix | None = None,
+             suffix_len: int | None = None, corpus: Iterable[Sequence[int]] = (), min_match: int | None = None,
+             eos_ids: Iterable[int] | None = None, add_bos: bool = True) -> DecodeResult:
+    """Greedy-decode up to `max_new_tokens` after `prompt`, optionally with lossless drafts.
+
+    Args:
+        lm: a model from `toksmith.load_lm`.
+        prompt: text (encoded with the model's tokenizer, after its BOS when `add_bos`) or token ids.
+        method: "greedy", "recycle", "suffix" or "hybrid".
+        tree: the recycle template: a name in `TEMPLATES` ("cpu" default, "tr80"), widths per depth
+            ("4,3,2") or a `Template`.
+        adjacency: M to start from and update in place (hot start across calls); None = a cold M
+            filled from this prompt's prefill logits.
+        suffix_len: longest suffix chain drafted per step (default DEFAULTS["suffix_len"]).
+        corpus: token sequences the suffix drafter may also match (besides the context).
+        eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
+    Returns:
+        DecodeResult with the new token ids (ending with the EOS if one was emitted), their text and
+        DecodeStats. The ids equal plain greedy decoding's (see `toksmith.decoding.verify` on ties).
+
+    >>> lm = load_lm("smollm2")  # doctest: +SKIP
+    >>> generate(lm, "The capital of France is", max_new_tokens=8, method="hybrid").stats.mat  # doctest: +SKIP
+    """
+    if method not in METHODS:
+        raise OptionError(f"method '{method}' is not known (choose from {', '.join(METHODS)})")
+    if max_new_tokens < 1:
+        raise OptionError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    suffix_len = DEFAULTS["suffix_len"] if suffix_len is None else int(suffix_len)
+    if suffix_len < 1:
+        raise OptionError(f"suffix_len must be at least 1, got {suffix_len}")
+    use_m = method in ("recycle", "hybrid")
+    use_suffix = method in ("suffix", "hybrid")
+    k = adjacency.k if adjacency is not None else DEFAULTS["k"]
+    template = resolve_template(tree, k) if use_m else None
+    if template is not None and template.max_rank > k:
+        raise OptionError(f"the tree uses successor rank {template.max_rank - 1} but M keeps only {k}")
+    if adjacency is not None and adjacency.vocab_size != lm.vocab_size:
+        raise OptionError(f"the adjacency matrix has {adjacency.vocab_size} rows; the model {lm.vocab_size}")
+    ids = _prompt_ids(lm, prompt, add_bos)
+    eos = _eos_ids(lm, eos_ids)
+    m = adjacency if adjacency is not None or not use_m else AdjacencyMatrix(lm.vocab_size, k, model=lm.name)
+    drafter = None
+    if use_suffix:
+        drafter = SuffixDrafter(corpus, min_match=DEFAULTS["min_match"] if min_match is None else min_match)
+        drafter.extend(ids)
+    ver = Verifier(lm, topk=k if use_m else 0)
+    t0 = time.perf_counter()
+    first, prompt_toks, succ = ver.prefill(ids)
+    if m is not None and succ is not None:
+        m.update(prompt_toks, succ)
+    out = [first]
+    acc_suffix = acc_recycle = drafted = nodes = steps = fed = 0
+    while out[-1] not in eos and len(out) < max_new_tokens:
+        chain: Sequence[int] = ()
+        if drafter is not None:
+            drafter.extend(out[fed:])
+            fed = len(out)
+            hit = drafter.match(suffix_len)
+            chain = hit.draft if hit is not None else ()
+        draft: DraftTree = build_draft(out[-1], template=template, adjacency=m, chain=chain)
+        path, emitted, succ = ver.verify(draft)
+        if m is not None and succ is not None:
+            m.update(draft.tokens, succ)
+        steps += 1
+        drafted += len(draft) - 1
+        nodes = max(nodes, len(draft))
+        for node in path[1:]:
+            acc_suffix += bool(draft.sources[node] & FROM_SUFFIX)
+            acc_recycle += bool(draft.sources[node] & FROM_RECYCLE)
+        for tok in emitted:
+            out.append(tok)
+            if tok in eos or len(out) >= max_new_tokens:
+                break
+    secs = time.perf_counter() - t0
+    stats = DecodeStats(method=method, new_tokens=len(out), steps=steps, forwards=ver.forwards, seconds=secs,
+                        tokens_per_s=len(out) / secs if secs > 0 else float("inf"),
+                        mat=len(out) / max(1, ver.forwards), accepted_suffix=acc_suffix,
+                        accepted_recycle=acc_recycle, draft_tokens=drafted, tree_nodes=nodes,
+                        min_margin=ver.min_margin)
+    return DecodeResult(ids=out, text=lm.tokenizer.decode(out), stats=stats, prompt_ids=ids)

@@ -1,0 +1,75 @@
+"""One call behind `toksmith generate --speculate`: load a model, decode, optionally compare with greedy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from toksmith.decoding.adjacency import AdjacencyMatrix
+from toksmith.decoding.api import METHODS, DecodeResult, generate
+from toksmith.errors import OptionError
+
+__all__ = ["SpeculateResult", "speculate"]
+
+
+@dataclass
+class SpeculateResult:
+    """A decoding run and, when compared, plain greedy's run of the same prompt."""
+
+    result: DecodeResult
+    greedy: DecodeResult | None = None
+
+    @property
+    def identical(self) -> bool | None:
+        return None if self.greedy is None else self.result.ids == self.greedy.ids
+
+    @property
+    def speedup(self) -> float | None:
+        if self.greedy is None:
+            return None
+        return self.result.stats.tokens_per_s / self.greedy.stats.tokens_per_s
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.result.text, "ids": self.result.ids,
+                               "stats": asdict(self.result.stats)}
+        if self.greedy is not None:
+            out["greedy"] = {"ids": self.greedy.ids, "stats": asdict(self.greedy.stats)}
+            out["identical"] = self.identical
+            out["speedup"] = self.speedup
+        return out
+
+
+def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, compare: bool = False,
+              tree: str | Sequence[int] | None = None, suffix_len: int | None = None,
+              adjacency: str | Path | None = None, save_adjacency: str | Path | None = None,
+              device: str | None = None, dtype: str = "float32") -> SpeculateResult:
+    """Load `model`, decode `prompt` with `method` and, if `compare`, with plain greedy too.
+
+    `adjacency` hot-starts M from a file written earlier with `save_adjacency` (same model).
+    Greedy runs first when compared, so both runs find the machine equally warm.
+    """
+    from toksmith.lm import load_lm
+
+    if method not in METHODS:
+        raise OptionError(f"--speculate '{method}' is not known (choose from {', '.join(METHODS)})")
+    if max_new_tokens < 1:
+        raise OptionError(f"--tokens must be at least 1, got {max_new_tokens}")
+    lm = load_lm(model, device=device, dtype=dtype)
+    m = None
+    if adjacency is not None:
+        m = AdjacencyMatrix.load(adjacency, vocab_size=lm.vocab_size, model=lm.name)
+    elif save_adjacency is not None:
+        m = AdjacencyMatrix(lm.vocab_size, model=lm.name)
+    if save_adjacency is not None and method not in ("recycle", "hybrid"):
+        raise OptionError(f"--save-adjacency needs --speculate recycle or hybrid, not {method}")
+    greedy = None
+    if compare:
+        generate(lm, prompt, max_new_tokens=min(4, max_new_tokens))  # warm-up
+        greedy = generate(lm, prompt, max_new_tokens=max_new_tokens, method="greedy")
+    res = generate(lm, prompt, max_new_tokens=max_new_tokens, method=method, tree=tree, suffix_len=suffix_len,
+                   adjacency=m)
+    if save_adjacency is not None and m is not None:
+        m.save(save_adjacency)
+    return SpeculateResult(res, greedy)

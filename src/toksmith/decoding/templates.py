@@ -1,0 +1,93 @@
+"""Static draft-tree templates: which successor ranks of M to expand at each depth.
+
+A template is a list of rank paths (the "choices" of Medusa and Token Recycling): the path (0, 2)
+means "the best successor of the root's token, then the third-best successor of that". Every prefix
+of a path is itself in the template, so the template is a tree; it is filled with real tokens by
+looking the ranks up in the adjacency matrix M at every step.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Sequence
+
+from toksmith.errors import OptionError
+
+__all__ = ["TEMPLATES", "Template", "template_from_widths"]
+
+
+class Template:
+    """A tree of rank paths in breadth-first order; node i > 0 has `parents[i]` and `ranks[i]`.
+
+    Node 0 is the root (the last committed token). Parents always precede children.
+    """
+
+    def __init__(self, paths: Iterable[Sequence[int]]) -> None:
+        uniq = sorted({tuple(int(r) for r in p) for p in paths if len(p)}, key=lambda p: (len(p), p))
+        index: dict[tuple[int, ...], int] = {(): 0}
+        self.parents: list[int] = [-1]
+        self.ranks: list[int] = [-1]
+        self.depths: list[int] = [0]
+        for p in uniq:
+            if min(p) < 0:
+                raise OptionError(f"draft-tree path {p} has a negative rank")
+            if p[:-1] not in index:
+                raise OptionError(f"draft-tree path {p} lacks its parent {p[:-1]} (every prefix must be listed)")
+            index[p] = len(self.parents)
+            self.parents.append(index[p[:-1]])
+            self.ranks.append(p[-1])
+            self.depths.append(len(p))
+        self.paths = uniq
+
+    def __len__(self) -> int:
+        """Draft nodes (the root excluded)."""
+        return len(self.parents) - 1
+
+    @property
+    def depth(self) -> int:
+        return max(self.depths)
+
+    @property
+    def max_rank(self) -> int:
+        return max(self.ranks) + 1 if len(self) else 0
+
+    def widths(self) -> tuple[int, ...]:
+        """Nodes per depth 1..depth."""
+        return tuple(sum(1 for d in self.depths if d == k) for k in range(1, self.depth + 1))
+
+    def __repr__(self) -> str:
+        return f"Template({len(self)} nodes, widths {self.widths()})"
+
+
+def template_from_widths(widths: Sequence[int], k: int = 8) -> Template:
+    """A template with `widths[d]` nodes at depth d+1, chosen best-first under a rank prior.
+
+    A path's score is the sum of log(1 / (rank + 1)) over its ranks (rank 0 is likeliest); each depth
+    takes its best-scoring children of the nodes chosen one depth above. Ties go to the smaller path
+    (lexicographically), so the template is deterministic.
+
+    >>> template_from_widths([2, 1]).paths
+    [(0,), (1,), (0, 0)]
+    """
+    if not widths or any(w < 1 for w in widths):
+        raise OptionError(f"tree widths must be positive integers, got {list(widths)}")
+    chosen: list[tuple[float, tuple[int, ...]]] = [(0.0, ())]
+    paths: list[tuple[int, ...]] = []
+    for w in widths:
+        cand = [(s - math.log(r + 1), p + (r,)) for s, p in chosen for r in range(k)]
+        best = heapq.nsmallest(w, cand, key=lambda c: (-c[0], c[1]))
+        if len(best) < w:
+            raise OptionError(f"tree width {w} exceeds what {len(chosen)} parents x {k} successors allow")
+        chosen = best
+        paths.extend(p for _, p in best)
+    return Template(paths)
+
+
+#: Named templates. "cpu" was chosen by measurement on this project's 2-core CPU (benchmarks/decoding.py
+#: --sweep, see benchmarks/RESULTS.md); "tr80" has Token Recycling's level sizes (8/21/25/15/8/3, 80 nodes)
+#: filled by the rank prior above (TR's hand-tuned rank paths are not reproduced).
+TEMPLATES: dict[str, tuple[int, ...]] = {
+    "cpu": (3, 3, 2, 1, 1),
+    "tr80": (8, 21, 25, 15, 8, 3),
+}

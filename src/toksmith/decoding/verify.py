@@ -1,0 +1,156 @@
+"""Tree-attention verification over one KV cache, and compaction of the accepted path's KV rows.
+
+The cache holds the committed tokens except the last one (the root). A draft tree runs as one
+sequence: each node sees the whole cache (within a sliding window where the layer has one) plus its
+ancestors and itself (a 4-D mask, `toksmith.bridge.tree.tree_attention_mask`), at explicit position
+ids = cache length + depth. Greedy acceptance walks from the root, taking the argmax at each node and
+descending while a child carries it. The accepted nodes' KV rows are then copied down in place to
+follow the cache; the rest is cut off.
+
+Numerics: the argmax is torch's (first index of the maximum) over the same float32 logits that plain
+greedy decoding takes it over. A forward over n tokens may round differently (by ~1e-6 relative) from
+one over a single token, because matrix kernels block by shape; a top-2 gap that small can flip.
+`Verifier.min_margin` tracks the smallest top-1/top-2 gap among emitted tokens, so a divergence from
+plain greedy can be attributed to such a near-tie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from toksmith.bridge.tree import tree_attention_mask
+from toksmith.decoding.draft import DraftTree
+from toksmith.errors import OptionError
+from toksmith.lm.loading import LM, require_torch
+
+__all__ = ["Verifier"]
+
+
+class Verifier:
+    """Runs prefill and tree-verification forwards of `lm` over one DynamicCache.
+
+    Args:
+        lm: the model (any transformers causal LM `load_lm` gives; llama and Gemma 3 tested).
+        topk: successors per node to return for the adjacency matrix (0: none).
+    """
+
+    def __init__(self, lm: LM, *, topk: int = 0) -> None:
+        self.torch = require_torch("speculative decoding")
+        from transformers.cache_utils import DynamicCache
+
+        self.lm = lm
+        self.topk = topk
+        self.cache = DynamicCache()
+        self.cached = 0  # tokens whose KV rows are in the cache
+        self.forwards = 0
+        self.positions = 0
+        self.min_margin = float("inf")
+        cfg = lm.model.config
+        text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        self.softcap = getattr(text_cfg, "final_logit_softcapping", None)
+        self.decoder = lm.model.get_decoder() if hasattr(lm.model, "get_decoder") else lm.model.model
+        self.head = lm.model.get_output_embeddings()
+
+    def _logits(self, hidden: Any) -> Any:
+        """Output logits of hidden states (same head and soft-capping as the model's forward)."""
+        logits = self.head(hidden)
+        if self.softcap:
+            logits = self.torch.tanh(logits / self.softcap) * self.softcap
+        return logits
+
+    def _argmax(self, logits: Any) -> np.ndarray:
+        """Greedy choice per row, and the smallest top-2 gap seen (for near-tie diagnosis)."""
+        torch = self.torch
+        top2 = torch.topk(logits.float(), 2, dim=-1)
+        gap = float((top2.values[:, 0] - top2.values[:, 1]).min())
+        self.min_margin = min(self.min_margin, gap)
+        return torch.argmax(logits, dim=-1).cpu().numpy()
+
+    def prefill(self, ids: Sequence[int], *, chunk: int = 256) -> tuple[int, np.ndarray | None, np.ndarray | None]:
+        """Run the prompt; returns (first generated token, prompt tokens, their top-k successors or None).
+
+        The first token comes from the last position's logits alone (the shape plain greedy uses);
+        the top-k of every position (for a cold adjacency matrix) is taken in chunks to bound memory.
+        """
+        torch = self.torch
+        n = len(ids)
+        if n < 1:
+            raise OptionError("the prompt is empty (give at least one token)")
+        if n >= self.lm.max_context:
+            raise OptionError(f"the prompt has {n} tokens; the model's context is {self.lm.max_context}")
+        x = torch.tensor([list(ids)], device=self.lm.device)
+        with torch.inference_mode():
+            out = self.decoder(input_ids=x, past_key_values=self.cache, use_cache=True)
+            hidden = out.last_hidden_state[0]
+            first = int(self._argmax(self._logits(hidden[-1:]))[0])
+            succ = None
+            if self.topk:
+                parts = [torch.topk(self._logits(hidden[i: i + chunk]), self.topk, dim=-1).indices
+                         for i in range(0, n, chunk)]
+                succ = torch.cat(parts).cpu().numpy()
+        self.cached = n
+        self.forwards += 1
+        self.positions += n
+        return first, np.asarray(ids, dtype=np.int64), succ
+
+    def verify(self, tree: DraftTree) -> tuple[list[int], list[int], np.ndarray | None]:
+        """Run the tree in one forward; returns (accepted nodes, emitted tokens, top-k per node or None).
+
+        Accepted nodes start with the root; emitted tokens are the argmax after each accepted node (so
+        one more than the accepted draft tokens). Afterwards the cache holds the root and the accepted
+        draft tokens; the last emitted token is the next root.
+        """
+        torch = self.torch
+        n = len(tree)
+        c = self.cached
+        if c + tree_depth(tree) + 1 >= self.lm.max_context:
+            raise OptionError(f"generation reached the model's context ({self.lm.max_context} tokens)")
+        depth = np.asarray(tree.depths, dtype=np.int64)
+        q_pos = c + depth
+        k_pos = np.concatenate([np.arange(c, dtype=np.int64), q_pos])
+        allow = np.concatenate([np.ones((n, c), dtype=bool), tree.ancestors()], axis=1)
+        mask = tree_attention_mask(self.lm, allow, q_pos, k_pos)
+        ids = torch.tensor([tree.tokens], device=self.lm.device)
+        pos = torch.from_numpy(q_pos)[None].to(self.lm.device)
+        with torch.inference_mode():
+            out = self.decoder(input_ids=ids, position_ids=pos, attention_mask=mask,
+                               past_key_values=self.cache, use_cache=True)
+            logits = self._logits(out.last_hidden_state[0])
+            best = torch.argmax(logits, dim=-1).cpu().numpy()
+            succ = torch.topk(logits, self.topk, dim=-1).indices.cpu().numpy() if self.topk else None
+        self.forwards += 1
+        self.positions += n
+        path = [0]
+        emitted = [int(best[0])]
+        while True:
+            child = tree.children[path[-1]].get(emitted[-1])
+            if child is None:
+                break
+            path.append(child)
+            emitted.append(int(best[child]))
+        with torch.inference_mode():
+            top2 = torch.topk(logits[path].float(), 2, dim=-1).values
+            self.min_margin = min(self.min_margin, float((top2[:, 0] - top2[:, 1]).min()))
+            self._compact(c, path)
+        return path, emitted, succ
+
+    def _compact(self, c: int, path: list[int]) -> None:
+        """Keep cache rows [0, c) and the accepted nodes' rows, moved down in place to c, c+1, ..."""
+        torch = self.torch
+        m = len(path)
+        if path != list(range(m)):
+            src = torch.tensor([c + i for i in path], device=self.lm.device)
+            for layer in self.cache.layers:
+                layer.keys[:, :, c: c + m] = layer.keys.index_select(2, src)
+                layer.values[:, :, c: c + m] = layer.values.index_select(2, src)
+        for layer in self.cache.layers:
+            layer.keys = layer.keys[:, :, : c + m]
+            layer.values = layer.values[:, :, : c + m]
+        self.cached = c + m
+
+
+def tree_depth(tree: DraftTree) -> int:
+    return max(tree.depths)
