@@ -1,0 +1,115 @@
+"""recycle, suffix and hybrid emit exactly plain greedy's token ids (transformers' generate as oracle).
+
+The oracle is transformers' own `generate(do_sample=False)` on the same model object: same dtype,
+same attention implementation (sdpa), same cache type (a plain DynamicCache).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toksmith.decoding import AdjacencyMatrix, generate
+from toksmith.errors import OptionError, ToksmithError
+
+pytestmark = pytest.mark.slow
+
+METHODS = ("recycle", "suffix", "hybrid")
+
+
+def _hf_greedy(lm, ids: list[int], n: int, eos: list[int]) -> list[int]:
+    import torch
+    from transformers.cache_utils import DynamicCache
+
+    x = torch.tensor([ids])
+    with torch.inference_mode():
+        out = lm.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
+                                past_key_values=DynamicCache(), eos_token_id=eos, pad_token_id=eos[0])
+    return out[0, len(ids):].tolist()
+
+
+def _english(shared_data: Path) -> str:
+    return (shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")
+
+
+def _prompts(lm, shared_data: Path) -> list[list[int]]:
+    text = _english(shared_data)
+    enc = lm.tokenizer.encode
+    return [
+        [lm.bos_id] + enc(text[:400]),
+        [lm.bos_id] + enc("def fibonacci(n):\n    if n < 2:\n        return n\n    return"),
+        [lm.bos_id] + enc("Q: What is the capital of France?\nA: Paris.\nQ: What is the capital of Spain?\nA:"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def smol():
+    from toksmith import load_lm
+
+    return load_lm("smollm2", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def gemma():
+    from toksmith import load_lm
+
+    return load_lm("gemma3", device="cpu")
+
+
+def test_smollm2_methods_equal_greedy(smol, shared_data) -> None:
+    eos = [smol.eos_id]
+    for ids in _prompts(smol, shared_data):
+        ref = _hf_greedy(smol, ids, 32, eos)
+        assert generate(smol, ids, max_new_tokens=32, method="greedy", eos_ids=eos).ids == ref
+        for method in METHODS:
+            res = generate(smol, ids, max_new_tokens=32, method=method, eos_ids=eos)
+            assert res.ids == ref, (method, res.stats)
+            assert res.stats.forwards <= len(ref)
+
+
+def test_gemma3_methods_equal_greedy_across_the_sliding_window(gemma, shared_data) -> None:
+    """Prompts short and long; the long one makes generation cross Gemma's 512-token window."""
+    assert gemma.sliding_window == 512
+    eos = [gemma.eos_id]
+    long = [gemma.bos_id] + gemma.tokenizer.encode(_english(shared_data)[:4000])[:490]
+    for ids, n in [(_prompts(gemma, shared_data)[1], 24), (long, 40)]:
+        ref = _hf_greedy(gemma, ids, n, eos)
+        for method in METHODS:
+            res = generate(gemma, ids, max_new_tokens=n, method=method, eos_ids=eos, tree="3,2,1")
+            assert res.ids == ref, (method, len(ids), res.stats)
+    assert len(long) + 40 > 512
+
+
+def test_hot_adjacency_round_trip(smol, shared_data, tmp_path) -> None:
+    """M carried across prompts, saved and reloaded, gives the same matrix and the same (greedy) output."""
+    eos = [smol.eos_id]
+    first, second, _ = _prompts(smol, shared_data)
+    m = AdjacencyMatrix(smol.vocab_size, 8, model=smol.name)
+    generate(smol, first, max_new_tokens=24, method="recycle", adjacency=m, eos_ids=eos)
+    assert m.seen.sum() > len(set(first))  # rows of generated tokens were recycled too
+    path = m.save(tmp_path / "m.safetensors")
+    loaded = AdjacencyMatrix.load(path, vocab_size=smol.vocab_size, model=smol.name)
+    assert loaded.k == 8 and np.array_equal(loaded.table, m.table) and np.array_equal(loaded.seen, m.seen)
+    a = generate(smol, second, max_new_tokens=24, method="hybrid", adjacency=m, eos_ids=eos)
+    b = generate(smol, second, max_new_tokens=24, method="hybrid", adjacency=loaded, eos_ids=eos)
+    assert a.ids == b.ids == _hf_greedy(smol, second, 24, eos)
+    assert np.array_equal(m.table, loaded.table)
+    assert (a.stats.forwards, a.stats.accepted_recycle) == (b.stats.forwards, b.stats.accepted_recycle)
+    with pytest.raises(ToksmithError, match="rows"):
+        AdjacencyMatrix.load(path, vocab_size=smol.vocab_size + 1)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a matrix")
+    with pytest.raises(ToksmithError, match="adjacency"):
+        AdjacencyMatrix.load(tmp_path / "bad.safetensors")
+
+
+def test_bad_options_raise_option_errors(smol) -> None:
+    with pytest.raises(OptionError, match="method"):
+        generate(smol, "Hi", max_new_tokens=4, method="beam")
+    with pytest.raises(OptionError, match="max_new_tokens"):
+        generate(smol, "Hi", max_new_tokens=0)
+    with pytest.raises(OptionError, match="tree"):
+        generate(smol, "Hi", max_new_tokens=4, method="recycle", tree="wide")
+    with pytest.raises(OptionError, match="outside"):
+        generate(smol, [10**9], max_new_tokens=4)
