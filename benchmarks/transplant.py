@@ -35,6 +35,7 @@ VENV = REPO / "benchmarks" / "out" / "mergekit-venv"
 DATA = REPO.parent / "shared" / "data" / "english"
 TOKSMITH = REPO / ".venv" / "bin" / "toksmith"
 HELD_OUT_BYTES = 12_000
+HUB_TOKENIZER_CLASS = {"gemma3": "GemmaTokenizerFast", "smollm2": "GPT2TokenizerFast"}
 
 
 def ensure_mergekit() -> Path:
@@ -74,6 +75,12 @@ def to_hf_dir(spec: str, dest: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     fresh.save_pretrained(str(tmp), safe_serialization=True)
     for name, text in tokenizer_files(lm.tokenizer).items():
+        if name == "tokenizer_config.json":
+            # The class the model's own Hub repo declares, so mergekit recognises the family's word-start
+            # marker (it assumes 'Ġ' for a plain PreTrainedTokenizerFast, which would be unfair to it).
+            cfg = json.loads(text)
+            cfg["tokenizer_class"] = HUB_TOKENIZER_CLASS[spec]
+            text = json.dumps(cfg, ensure_ascii=False, indent=2) + "\n"
         (tmp / name).write_text(text, encoding="utf-8")
     os.replace(tmp, dest)
     return dest
