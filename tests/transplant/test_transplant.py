@@ -166,3 +166,17 @@ def test_bad_options(tmp_path):
         run_transplant("smollm2", "smollm2", out=tmp_path / "taken")
     r = CliRunner().invoke(app, ["transplant", "smollm2", "--tokenizer", "smollm2", "--out", str(tmp_path / "taken")])
     assert r.exit_code == 2 and "already exists" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.slow
+def test_gguf_reads_back_with_the_same_bpb(smol, trained, held_out, tmp_path):
+    pytest.importorskip("gguf")
+    from toksmith import load_lm, load_tokenizer
+
+    res = transplant(smol, trained, method="copy")
+    out = res.save(tmp_path / "g", gguf=True)
+    g = out / "model.gguf"
+    assert load_tokenizer(g).encode(held_out) == res.lm.tokenizer.encode(held_out)
+    from_gguf = load_lm(g, device="cpu")
+    assert from_gguf.model.get_input_embeddings().weight.shape[0] == 2000
+    assert abs(_bpb(from_gguf, held_out) - _bpb(load_lm(out, device="cpu"), held_out)) < 1e-4

@@ -71,6 +71,7 @@ class TransplantResult:
     source: np.ndarray
     seconds: float
     options: dict = field(default_factory=dict)
+    base_source: str = ""
 
     def save(self, out: str | Path, *, gguf: bool = False, force: bool = False) -> Path:
         """Write a Hugging Face directory (and optionally a GGUF inside it) atomically; returns `out`."""
@@ -310,4 +311,5 @@ def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path | Any, 
     return TransplantResult(lm=lm, method=method, base=base.name, tokenizer=new_tok.name,
                             donor=donor_lm.name if donor_lm else None, copied=exact,
                             initialised=new_tok.vocab.size - exact, specials=dict(match.specials),
-                            source=match.source, seconds=time.perf_counter() - t0, options=opts)
+                            source=match.source, seconds=time.perf_counter() - t0, options=opts,
+                            base_source=base.source)
