@@ -25,10 +25,24 @@ def generate_cmd(
     device: Annotated[str | None, typer.Option(help="cpu, cuda (default: cuda if available).")] = None,
     dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = defaults.DTYPE,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the text.")] = False,
+    tokens: Annotated[int | None, typer.Option(help="New tokens at most (token-level; see --speculate).")] = None,
+    speculate: Annotated[str | None, typer.Option(
+        help="Token-level greedy with lossless drafts: greedy, recycle, suffix or hybrid.")] = None,
+    compare: Annotated[bool, typer.Option(help="Also run plain greedy; print tokens/s, MAT and speedup.")] = False,
+    tree: Annotated[str | None, typer.Option(help="Draft-tree template: cpu, tr80, or widths like 3,3,2,1.")] = None,
+    suffix_len: Annotated[int | None, typer.Option(help="Longest suffix-draft chain per step.")] = None,
+    adjacency: Annotated[str | None, typer.Option(help="Hot-start M from this .safetensors file.")] = None,
+    save_adjacency: Annotated[str | None, typer.Option(help="Write M here afterwards (.safetensors).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Generate bytes after a prompt from the exact byte-level distribution (no tokenization bias)."""
+    """Generate after a prompt: bytes from the exact byte-level distribution, or tokens (--speculate)."""
     import json
+
+    if speculate is not None or tokens is not None:
+        _speculate(model, prompt, tokens=tokens, method=speculate or "greedy",
+                   compare=compare, tree=tree, suffix_len=suffix_len, adjacency=adjacency,
+                   save_adjacency=save_adjacency, device=device, dtype=dtype, json_out=json_out, quiet=quiet)
+        return
 
     from toksmith.bridge.api import run_generate
 
@@ -46,3 +60,34 @@ def generate_cmd(
         sys.stdout.write(prompt + res.output.decode("utf-8", "replace") + "\n")
 
 
+def _speculate(model: str, prompt: str, *, tokens: int | None, method: str, compare: bool, tree: str | None,
+               suffix_len: int | None, adjacency: str | None, save_adjacency: str | None, device: str | None,
+               dtype: str, json_out: bool, quiet: bool) -> None:
+    """Token-level greedy decoding with drafts (toksmith.decoding.speculate); prints text and speed."""
+    import json
+
+    from toksmith.decoding.api import DEFAULTS
+    from toksmith.decoding.run import speculate as run_speculate
+
+    tokens = DEFAULTS["max_new_tokens"] if tokens is None else tokens
+
+    show = not quiet and console.is_terminal and not json_out
+    try:
+        with _Progress(show) as prog:
+            prog.phase("decoding", None)
+            res = run_speculate(model, prompt, max_new_tokens=tokens, method=method, compare=compare, tree=tree,
+                                suffix_len=suffix_len, adjacency=adjacency, save_adjacency=save_adjacency,
+                                device=device, dtype=dtype)
+    except ToksmithError as e:
+        raise _fail(e) from None
+    if json_out:
+        console.print_json(json.dumps(res.to_dict()))
+        return
+    st = res.result.stats
+    sys.stdout.write(prompt + res.result.text + "\n")
+    line = f"{st.method}: {st.new_tokens} tokens, {st.tokens_per_s:.1f} tokens/s, MAT {st.mat:.2f}"
+    if res.greedy is not None:
+        g = res.greedy.stats
+        same = "identical to greedy" if res.identical else "DIFFERS from greedy"
+        line += (f"; greedy: {g.tokens_per_s:.1f} tokens/s; speedup {res.speedup:.2f}x; {same}")
+    sys.stdout.write(line + "\n")

@@ -26,7 +26,7 @@ __all__ = ["DEFAULTS", "METHODS", "DecodeResult", "DecodeStats", "generate", "re
 METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
 #: The one place the defaults live (the CLI and benchmark read them).
-DEFAULTS: dict[str, Any] = {"tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1}
+DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1}
 
 
 @dataclass

@@ -1,0 +1,32 @@
+"""`toksmith generate --speculate`: text, tokens/s, MAT and the speedup; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from toksmith.cli import app
+
+
+def test_bad_method_exits_2_without_loading_a_model() -> None:
+    res = CliRunner().invoke(app, ["generate", "smollm2", "--prompt", "Hi", "--speculate", "beam"])
+    assert res.exit_code == 2
+    assert "beam" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_hybrid_compare_reports_identity_and_speedup(tmp_path) -> None:
+    prompt = "Q: What is the capital of France?\nA: Paris.\nQ: What is the capital of Spain?\nA:"
+    m_path = tmp_path / "m.safetensors"
+    res = CliRunner().invoke(app, ["generate", "smollm2", "--prompt", prompt, "--speculate", "hybrid", "--tokens",
+                                   "12", "--compare", "--json", "--save-adjacency", str(m_path)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["identical"] is True and out["ids"] == out["greedy"]["ids"]
+    assert out["speedup"] > 0 and out["stats"]["mat"] >= 1.0 and m_path.is_file()
+    res = CliRunner().invoke(app, ["generate", "smollm2", "--prompt", prompt, "--speculate", "recycle", "--tokens",
+                                   "12", "--adjacency", str(m_path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith(prompt) and "recycle: 12 tokens" in res.output and "MAT" in res.output
