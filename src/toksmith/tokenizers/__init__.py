@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from toksmith.errors import TokenizerLoadError, ToksmithError
-from toksmith.tokenizers.base import Tokenizer, check_reachable
+from toksmith.tokenizers.base import Tokenizer, reachable_mask
 
-__all__ = ["Tokenizer", "check_reachable", "load_tokenizer"]
+__all__ = ["Tokenizer", "reachable_mask", "load_tokenizer"]
 
 _CACHE: dict[str, Tokenizer] = {}
 

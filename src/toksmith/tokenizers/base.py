@@ -12,7 +12,7 @@ import numpy as np
 from toksmith.utf8 import MissingChars
 from toksmith.vocab import TokenKind, Vocab
 
-__all__ = ["Tokenizer", "check_reachable"]
+__all__ = ["Tokenizer", "reachable_mask"]
 
 
 class Tokenizer(ABC):
@@ -79,7 +79,7 @@ class Tokenizer(ABC):
         return f"<{type(self).__name__} {self.name!r} |V|={self.vocab.size}>"
 
 
-def check_reachable(tok: Tokenizer, vocab: Vocab) -> np.ndarray:
+def reachable_mask(tok: Tokenizer, vocab: Vocab) -> np.ndarray:
     """Shape (V,) bool: ids the encoder can emit from plain text.
 
     A text token counts as reachable when encoding its own text yields exactly that id (the

@@ -10,7 +10,7 @@ from typing import Any
 import tokenizers
 
 from toksmith.errors import TokenizerLoadError
-from toksmith.tokenizers.base import Tokenizer, check_reachable
+from toksmith.tokenizers.base import Tokenizer, reachable_mask
 from toksmith.vocab import (
     Role,
     TokenKind,
@@ -133,7 +133,7 @@ class HFTokenizer(Tokenizer):
             is_byte = byte_fallback and is_byte_piece(piece)
             kinds.append(TokenKind.BYTE if is_byte else TokenKind.NORMAL)
         vocab = Vocab.build(tokens, pieces, kinds, specials, self.family, declared_size=n)
-        return Vocab.build(tokens, pieces, kinds, specials, self.family, reachable=check_reachable(self, vocab),
+        return Vocab.build(tokens, pieces, kinds, specials, self.family, reachable=reachable_mask(self, vocab),
                            declared_size=n)
 
     def _piece_bytes(self, piece: str, byte_fallback: bool) -> bytes:

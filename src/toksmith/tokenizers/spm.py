@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toksmith.errors import TokenizerLoadError
-from toksmith.tokenizers.base import Tokenizer, check_reachable
+from toksmith.tokenizers.base import Tokenizer, reachable_mask
 from toksmith.tokenizers.hf import guess_role
 from toksmith.vocab import Role, TokenKind, Vocab, sentencepiece_piece_bytes
 
@@ -49,7 +49,7 @@ class SentencePieceTokenizer(Tokenizer):
                 kinds.append(TokenKind.NORMAL)
         family = "sentencepiece"
         v = Vocab.build(tokens, pieces, kinds, specials, family, declared_size=n)
-        self._vocab = Vocab.build(tokens, pieces, kinds, specials, family, reachable=check_reachable(self, v),
+        self._vocab = Vocab.build(tokens, pieces, kinds, specials, family, reachable=reachable_mask(self, v),
                                   declared_size=n)
 
     @property

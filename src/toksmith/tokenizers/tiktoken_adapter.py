@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from toksmith.errors import MissingDependencyError, TokenizerLoadError
-from toksmith.tokenizers.base import Tokenizer, check_reachable
+from toksmith.tokenizers.base import Tokenizer, reachable_mask
 from toksmith.tokenizers.hf import guess_role
 from toksmith.vocab import Role, TokenKind, Vocab
 
@@ -56,7 +56,7 @@ class TiktokenTokenizer(Tokenizer):
             pieces.append(b.decode("utf-8", errors="backslashreplace"))
             kinds.append(TokenKind.NORMAL)
         v = Vocab.build(tokens, pieces, kinds, specials, "tiktoken", declared_size=n)
-        self._vocab = Vocab.build(tokens, pieces, kinds, specials, "tiktoken", reachable=check_reachable(self, v),
+        self._vocab = Vocab.build(tokens, pieces, kinds, specials, "tiktoken", reachable=reachable_mask(self, v),
                                   declared_size=n)
 
     @property
