@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from toksmith import defaults
 from toksmith.errors import CorpusError
 from toksmith.evaluate.bootstrap import MIN_UNITS, Ratio
 from toksmith.evaluate.encoded import Encoded, encode_groups
@@ -57,7 +58,7 @@ class EvalContext:
     tokenizer: Tokenizer
     text: TokenStats | None  # the main corpus (or the parallel corpus pooled when no main corpus is given)
     parallel: TokenStats | None
-    pivot: str = "eng"
+    pivot: str = defaults.PIVOT
     data_dir: Path | None = None
     cache: dict[str, Any] = field(default_factory=dict)  # per tokenizer, shared between metrics
     results: dict[str, MetricResult] = field(default_factory=dict)  # computed so far, this tokenizer

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toksmith import defaults
 from toksmith.errors import MissingDependencyError, ModelLoadError, ToksmithError
 from toksmith.packaged import model_names
 from toksmith.tokenizers import Tokenizer, load_tokenizer
@@ -23,7 +24,7 @@ __all__ = ["LM", "MODEL_SHORT_NAMES", "lm_from_model", "load_lm", "require_torch
 
 #: The packaged short names that are language models (the one list lives in `toksmith.packaged`).
 MODEL_SHORT_NAMES = model_names()
-_DTYPES = ("float32", "bfloat16", "float16")
+_DTYPES = defaults.DTYPES
 
 
 def require_torch(feature: str) -> Any:
@@ -147,7 +148,7 @@ def _quiet_gguf_bars() -> Iterator[None]:
         gguf_utils.tqdm = original
 
 
-def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = "float32", revision: str | None = None,
+def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = defaults.DTYPE, revision: str | None = None,
             trust_remote_code: bool = False) -> LM:
     """Load a causal LM and its tokenizer.
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from toksmith import defaults
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM, require_torch
 
@@ -80,7 +81,7 @@ class ModelScore:
         }
 
 
-def score_text(lm: LM, text: str, *, window: int = 1024, stride: int = 512,
+def score_text(lm: LM, text: str, *, window: int = defaults.WINDOW, stride: int = defaults.STRIDE,
                progress: Callable[[int], None] | None = None,
                token_bits: list[float] | None = None) -> tuple[float, int]:
     """(negative log2-likelihood in bits, token count) of `text` under `lm`, sliding window.
@@ -118,7 +119,7 @@ def score_text(lm: LM, text: str, *, window: int = 1024, stride: int = 512,
 
 
 def score_bits_per_byte(
-    lms: Sequence[LM], paths: Sequence[str | Path], *, window: int = 1024, stride: int = 512,
+    lms: Sequence[LM], paths: Sequence[str | Path], *, window: int = defaults.WINDOW, stride: int = defaults.STRIDE,
     max_bytes: int | None = None, progress: Callable[[str, int, int], None] | None = None,
 ) -> list[ModelScore]:
     """Bits per byte of every file under every model (files are read whole through `read_corpus`).
