@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from toksmith import defaults
+
 __all__ = ["ReferenceEncoder", "allowed", "apply_merges", "encode_bytes_reference", "train_reference", "word_count"]
 
 _WS = b" \t\n\r\x0b\x0c"
@@ -76,7 +78,7 @@ def train_reference(
     max_words: int = 0,
     max_chars: int = 0,
     forbidden: Sequence[bytes] = (),
-    min_frequency: int = 2,
+    min_frequency: int = defaults.MIN_FREQUENCY,
 ) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
     """Learn merges on `words` (bytes -> count) until the vocabulary holds `max_tokens` tokens.
 
