@@ -53,7 +53,10 @@ class AdjacencyMatrix:
         """
         toks = np.asarray(tokens, dtype=np.int64).reshape(-1)
         rows = np.asarray(topk, dtype=np.int64).reshape(len(toks), -1)[:, : self.k]
-        self.table[toks] = rows
+        # numpy leaves the winner of repeated indices unspecified: keep each token's last row explicitly
+        _, first_from_end = np.unique(toks[::-1], return_index=True)
+        keep = len(toks) - 1 - first_from_end
+        self.table[toks[keep]] = rows[keep]
         self.seen[toks] = True
 
     def successors(self, token: int) -> np.ndarray:
