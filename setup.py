@@ -7,6 +7,8 @@ ext_modules = [
     Pybind11Extension(
         "toksmith._native._bpe",
         ["src/toksmith/_native/bpe.cpp"],
+        # bpe.cpp includes these (one translation unit); a change to any of them rebuilds the module
+        depends=[f"src/toksmith/_native/{h}.h" for h in ("hash_table", "matchers", "counter", "trainer")],
         cxx_std=17,
         extra_compile_args=["-O3"],
     ),

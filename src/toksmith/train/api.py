@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toksmith.errors import TrainingError
 from toksmith.train.counting import MAX_THREADS, TrainProgress, _CountResult, _Silent, count_pretokens
@@ -22,6 +22,9 @@ from toksmith.train.model import TrainedBPE
 from toksmith.train.pretokenize import PRESETS, Pretokenizer
 from toksmith.train.serialize import added_token, read_bpe_json
 
+if TYPE_CHECKING:
+    from toksmith._native._bpe import Trainer
+
 __all__ = ["DEFAULT_SPECIALS", "TrainProgress", "TrainReport", "TrainedBPE", "count_pretokens", "train", "train_bpe"]
 
 DEFAULT_SPECIALS: tuple[str, ...] = ("<|endoftext|>",)
@@ -29,7 +32,7 @@ _MERGE_CHUNK = 512
 
 
 def _merge_trainer(res: _CountResult, *, max_words: int, max_chars: int, forbidden: Sequence[str],
-            min_frequency: int) -> Any:
+            min_frequency: int) -> Trainer:
     bpe = _native()
     if res.counter is not None:
         trainer = bpe.Trainer.from_counter(res.counter)
@@ -41,7 +44,7 @@ def _merge_trainer(res: _CountResult, *, max_words: int, max_chars: int, forbidd
     return trainer
 
 
-def _learn(trainer: Any, *, max_tokens: int, max_merges: int | None, progress: TrainProgress) -> None:
+def _learn(trainer: Trainer, *, max_tokens: int, max_merges: int | None, progress: TrainProgress) -> None:
     todo = max(max_tokens - trainer.n_tokens, 0)
     progress.phase("merges", todo if max_merges is None else min(todo, max_merges))
     learned = 0

@@ -17,10 +17,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
 from toksmith.errors import CorpusError, TrainingError
 from toksmith.train.pretokenize import Pretokenizer, char_table
+
+if TYPE_CHECKING:
+    from toksmith._native._bpe import Counter as NativeCounter
 
 __all__ = ["MAX_THREADS", "TrainProgress", "count_pretokens", "count_shard", "native_bpe"]
 
@@ -52,7 +56,7 @@ class _Silent:
         pass
 
 
-def native_bpe() -> Any:
+def native_bpe() -> ModuleType:
     """The compiled BPE module (`toksmith._native._bpe`), its character table set."""
     try:
         from toksmith._native import _bpe
@@ -86,7 +90,7 @@ def _heaps_estimate(b1: int, d1: int, b2: int, d2: int, total: int) -> int:
 
 @dataclass
 class _CountResult:
-    counter: Any = None  # _bpe.Counter (compiled path)
+    counter: NativeCounter | None = None  # compiled path
     words: list[bytes] | None = None  # Python path
     counts: list[int] | None = None
     distinct: int = 0
@@ -151,7 +155,7 @@ def _count_fast(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokenize
     n_threads = max(1, threads if threads else min(4, os.cpu_count() or 1))
     inner = stage1.preset if stage1 else ""
 
-    def new_counter() -> Any:
+    def new_counter() -> NativeCounter:
         return bpe.Counter(pretok.preset, pretok.numbers or "", inner or "")
 
     counters = [new_counter() for _ in range(n_threads)]
@@ -181,7 +185,7 @@ def _count_fast(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokenize
     q: queue.Queue[list[str] | None] = queue.Queue(maxsize=2 * n_threads)
     errors: list[BaseException] = []
 
-    def work(c: Any) -> None:
+    def work(c: NativeCounter) -> None:
         while (b := q.get()) is not None:
             if not errors:
                 try:
@@ -259,7 +263,7 @@ def _count_distributed(corpus: Iterable[Any], pretok: Pretokenizer, engine: str,
               for b in batched(_texts(corpus), 4096))
     seen = [0]
 
-    def add(acc: Any, part: tuple[list[bytes], list[int]]) -> Any:
+    def add(acc: NativeCounter, part: tuple[list[bytes], list[int]]) -> NativeCounter:
         keys, counts = part
         acc.add_counts(keys, counts)
         n = sum(len(k) * c for k, c in zip(keys, counts, strict=True))
