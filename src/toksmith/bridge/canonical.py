@@ -23,6 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from toksmith.bridge.pairs import bpe_pairs
+from toksmith.bridge.pretok_pairs import PretokenPairs
 from toksmith.tokenizers import Tokenizer
 from toksmith.utf8 import MissingChars, pending_char, utf8_len, utf8_prefix_ok
 from toksmith.vocab import TokenKind
@@ -38,12 +40,17 @@ MAX_COMPLETIONS = 256
 class Canonicality:
     """Pairwise canonicality masks over the vocabulary, cached per context.
 
+    Whole-character pairs of BPE tokens are decided structurally (`pairs`, `pretok_pairs`: no encoder
+    calls, a mask over the whole vocabulary per left token); the rest (tokens that end inside a
+    character, byte-fallback runs, the first token) through the encoder as before.
+    `structural=False` keeps the encoder for every pair (the reference the tests compare against).
+
     `start_mask()` is shape (V,) bool: tokens that can begin a text. `pair_mask(a, pre, ids)` says,
     for candidate ids, whether (a, t) can appear in a canonical tokenization, `pre` being the bytes of
     the unfinished character a starts inside (usually b"").
     """
 
-    def __init__(self, tok: Tokenizer, *, cache_size: int = 256) -> None:
+    def __init__(self, tok: Tokenizer, *, cache_size: int = 256, structural: bool = True) -> None:
         self.tok = tok
         v = tok.vocab
         self.vocab = v
@@ -60,6 +67,12 @@ class Canonicality:
         self._start: np.ndarray | None = None
         self._pairs: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
+        #: the structural test (no encoder calls) for whole-character pairs of regular BPE tokens
+        self.fast: PretokenPairs | None = None
+        if structural:
+            bp = bpe_pairs(tok)
+            if bp is not None:
+                self.fast = PretokenPairs(tok, bp)
 
     # --- byte fallback ------------------------------------------------------------------------------
     def fallback_ok(self, prefix: bytes) -> bool:
@@ -187,6 +200,10 @@ class Canonicality:
         else:
             self._pairs.move_to_end(key)
         ok, known = entry
+        if self.fast is not None and not pre and self.fast.eligible[a] and not known[self.fast.eligible].any():
+            elig = self.fast.eligible
+            ok[elig] = self.fast.mask(a)[elig]
+            known[elig] = True
         todo = np.flatnonzero(~known) if ids is None else ids[~known[ids]]
         if len(todo):
             ok[todo] = self._check(a, pre, todo)

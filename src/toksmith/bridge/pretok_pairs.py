@@ -1,0 +1,178 @@
+"""The pair test under a pre-tokenizer regex (SmolLM2, cl100k): where the pre-token boundary falls.
+
+The encoder-based definition (see `canonical`): (a, b) is canonical when [a, b] starts the encoding of
+text(a) + text(b) + z for z in `PROBES` (z = "\\x00" only after whitespace, where `\\s+(?!\\S)` looks
+ahead). The encoding is BPE on each pre-token, so with P0, P1 the first pre-tokens of s = text(a) +
+text(b) + z, [a, b] starts it iff
+- P0 == text(a) + text(b): the structural BPE pair test (`pairs.BPEPairs.follow_mask`);
+- P0 == text(a) and P1 == text(b): BPE gives a and b back on their own bytes (both *derived*);
+- P0 == text(a) and P1 is longer than text(b): BPE on P1 starts with b (run directly; rare);
+- P0 longer than text(a) + text(b): BPE on P0 starts with [a, b] (run directly; rare).
+Where the boundary falls depends only on the classes the regex tests (letter, number, whitespace, the
+literal characters it names), so it is computed once per distinct *class string* of text(b) (letters
+become `a`, numbers `0`, punctuation `!`; spaces, newlines, the apostrophe and the contraction letters
+stay), by re-running the pre-tokenizer on class(text(a)) + class(text(b)) only.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+
+from toksmith.bridge.pairs import BPEPairs, bpe_definition, run_bpe
+from toksmith.tokenizers import Tokenizer
+from toksmith.vocab import TokenKind
+
+__all__ = ["PretokenPairs", "char_class"]
+
+_KEEP = frozenset(" \t\n\r'\x00strevmldSTREVMLD")
+
+
+def char_class(c: str) -> str:
+    """A representative character the pre-tokenizer regex treats exactly like `c`."""
+    if c in _KEEP:
+        return c
+    cat = unicodedata.category(c)
+    if cat[0] == "L":
+        return "a"
+    if cat[0] == "N":
+        return "0"
+    if cat[0] in "PS" and not c.isspace():
+        return "!"
+    return c
+
+
+def _class_string(text: str) -> str:
+    return "".join(map(char_class, text))
+
+
+_CONTRACTION = frozenset("strevmldSTREVMLD")
+
+
+def head_class(text: str) -> str:
+    """The class string of a token that follows another, shortened where the regex cannot tell.
+
+    A contraction letter matters only as one of the first two characters or within two after an
+    apostrophe (`'s`, `'ll`); elsewhere it is a letter like any other. A run of one class longer than 3
+    (numbers excepted: `\\p{N}{1,3}` counts them) acts like a run of 3: the alternatives are greedy.
+    """
+    cls = list(_class_string(text))
+    for p in range(2, len(cls)):
+        if cls[p] in _CONTRACTION and "'" not in cls[max(0, p - 2): p]:
+            cls[p] = "a"
+    out: list[str] = []
+    for c in cls:
+        if c != "0" and len(out) >= 3 and out[-1] == out[-2] == out[-3] == c:
+            continue
+        out.append(c)
+    return "".join(out)
+
+
+class PretokenPairs:
+    """Pair masks over the whole vocabulary for a byte-level BPE with a pre-tokenizer regex."""
+
+    def __init__(self, tok: Tokenizer, bpe: BPEPairs) -> None:
+        self.tok = tok
+        self.bpe = bpe
+        v = tok.vocab
+        self.n = v.size
+        self.has_pretokenizer = tok.pretokenize("a b") is not None
+        self._def: tuple | None = None
+        self._cats: dict[str, tuple] = {}
+        texts: list[str | None] = []
+        for i, t in enumerate(v.tokens):
+            s = None
+            if v.kinds[i] == TokenKind.NORMAL and t:
+                try:
+                    s = t.decode("utf-8")
+                except UnicodeDecodeError:
+                    s = None
+            texts.append(s)
+        self.texts = texts
+        #: tokens this test decides: valid UTF-8 normal tokens with a regular derivation
+        self.eligible = np.array([s is not None for s in texts], dtype=bool) & ~bpe.irregular
+        heads: dict[str, int] = {}
+        gid = np.full(self.n, -1, dtype=np.int64)
+        for i in np.flatnonzero(self.eligible).tolist():
+            gid[i] = heads.setdefault(head_class(texts[i]), len(heads))
+        self.gid = gid
+        self.heads = list(heads)
+        self.head_len = np.array([len(h) for h in self.heads], dtype=np.int64)
+        self.head_space = np.array([h[-1:].isspace() for h in self.heads], dtype=bool)
+        # members of each head group, for the rare cases decided one token at a time
+        order = np.argsort(gid, kind="stable")
+        order = order[gid[order] >= 0]
+        self._members = np.split(order, np.searchsorted(gid[order], np.arange(1, len(heads))))
+
+    def _bounds(self, text: str) -> list[int]:
+        pieces = self.tok.pretokenize(text) or [text]
+        out, k = [], 0
+        for p in pieces:
+            k += len(p)
+            out.append(k)
+        return out
+
+    def _categories(self, ca: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, bool, int]]]:
+        """For a left token of class string `ca`, per head class: joined, split, and the rare cases."""
+        got = self._cats.get(ca)
+        if got is not None:
+            return got
+        joined = np.zeros(len(self.heads), dtype=bool)
+        split = np.zeros(len(self.heads), dtype=bool)
+        rare: list[tuple[int, bool, int]] = []  # (head, P1 runs past b (else P0 past a+b), extra chars)
+        la = len(ca)
+        for h, head in enumerate(self.heads):
+            total = la + len(head)
+            for z in ("", "\x00") if head[-1:].isspace() else ("",):
+                ends = self._bounds(ca + head + z)
+                e0, e1 = ends[0], ends[1] if len(ends) > 1 else ends[0]
+                if e0 == total:
+                    joined[h] = True
+                elif e0 == la and e1 == total:
+                    split[h] = True
+                elif e0 == la and e1 > total:
+                    rare.append((h, True, e1 - total))
+                elif e0 > total:
+                    rare.append((h, False, e0 - total))
+        got = (joined, split, rare)
+        self._cats[ca] = got
+        return got
+
+    def mask(self, a: int) -> np.ndarray:
+        """Shape (V,) bool over eligible b (False elsewhere): the encoder-based pair definition."""
+        ta = self.texts[a]
+        out = np.zeros(self.n, dtype=bool)
+        if ta is None or not self.eligible[a]:
+            return out
+        follow = self.bpe.follow_mask(a) & self.eligible
+        if not self.has_pretokenizer:
+            return follow
+        joined, split, rare = self._categories(head_class(ta))
+        ok = np.where(joined[np.maximum(self.gid, 0)], follow, False)
+        if self.bpe.derived[a]:
+            ok |= split[np.maximum(self.gid, 0)] & self.bpe.derived
+        ok &= self.gid >= 0
+        if rare:
+            merges, initial = self.bpe_def
+            la = len(ta)
+            for h, p1, extra in rare:
+                for b in self._members[h].tolist():
+                    if ok[b]:
+                        continue
+                    full = ta + self.texts[b] + "\x00"
+                    end = la + len(self.texts[b]) + extra
+                    if p1:  # P0 is text(a); P1 runs past text(b): BPE on P1 must start with b
+                        syms = initial(full[la:end].encode("utf-8"))
+                        ok[b] = bool(self.bpe.derived[a]) and syms is not None and run_bpe(syms, merges)[0][:1] == [b]
+                    else:  # P0 runs past text(a) + text(b)
+                        syms = initial(full[:end].encode("utf-8"))
+                        ok[b] = syms is not None and run_bpe(syms, merges)[0][:2] == [a, b]
+        return ok
+
+    @property
+    def bpe_def(self) -> tuple:
+        """(merges, initial symbols) of the tokenizer, loaded on first need (the rare cases only)."""
+        if self._def is None:
+            self._def = bpe_definition(self.tok)
+        return self._def

@@ -1,0 +1,54 @@
+"""The structural pair test equals the encoder-based definition (and BPE run directly)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe
+
+from toksmith.bridge.canonical import Canonicality
+from toksmith.bridge.pair_check import compare_pairs
+from toksmith.bridge.pairs import bpe_definition, bpe_pairs, run_bpe
+from toksmith.bridge.pretok_pairs import PretokenPairs
+
+
+@pytest.mark.parametrize("make", [byte_level_bpe, sentencepiece_bpe])
+def test_every_pair_of_tiny_tokenizers_matches_the_encoder(make, tmp_path):
+    tok = make(tmp_path)
+    fast = Canonicality(tok)
+    ref = Canonicality(tok, structural=False)
+    assert fast.fast is not None
+    ids = np.flatnonzero(fast.is_text)
+    checked = 0
+    for a in ids.tolist():
+        ok_f, known_f = fast.pair_mask(a, b"", ids)
+        ok_r, known_r = ref.pair_mask(a, b"", ids)
+        assert known_f[ids].all() and known_r[ids].all()
+        assert (ok_f[ids] == ok_r[ids]).all(), (a, ids[ok_f[ids] != ok_r[ids]])
+        checked += len(ids)
+    assert checked > 1000
+
+
+@pytest.mark.parametrize("make", [byte_level_bpe, sentencepiece_bpe])
+def test_spine_walk_equals_mask_and_direct_bpe(make, tmp_path):
+    tok = make(tmp_path)
+    bp = bpe_pairs(tok)
+    merges, initial = bpe_definition(tok)
+    ids = np.flatnonzero(bp.derived)
+    for a in ids.tolist():
+        m = bp.follow_mask(a)
+        for b in ids.tolist():
+            syms = initial(tok.vocab.tokens[a] + tok.vocab.tokens[b])
+            direct = run_bpe(syms, merges)[0] == [a, b]
+            assert m[b] == direct == bp.follows(a, b), (a, b)
+
+
+@pytest.mark.parametrize("name", ["smollm2", "cl100k", "gemma3"])
+def test_real_pairs_match_the_encoder(name, request):
+    """A fast sample (20,000 pairs, half of them hard: whitespace, digits, punctuation); the million-pair
+    run per tokenizer is benchmarks/canonical_pairs.py (result in RESULTS.md)."""
+    tok = request.getfixturevalue(name)
+    pp = PretokenPairs(tok, bpe_pairs(tok))
+    got = compare_pairs(pp, n_left=40, n_right=500, seed=1)
+    assert got["disagree"] == 0, got["examples"]
+    assert 0 < got["canonical"] < got["pairs"]
