@@ -2,8 +2,9 @@
 
 A model spec is a model (`smollm2`, a .gguf, a transformers directory) or an ensemble of models joined
 with `+` (`smollm2+gemma3`). Single models are scored token-level with a sliding window (fast; the
-canonical tokenization's probability). Ensembles are scored byte by byte through `ByteLM`, and so are
-their members on the same bytes, so the table compares like with like.
+canonical tokenization's probability), and byte by byte too with `byte_level`. Ensembles are scored
+byte by byte through `ByteLM`, and so are their members on the same bytes, so the table compares like
+with like.
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from toksmith import defaults
 from toksmith.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from toksmith.bridge.generate import ByteScore
 
 __all__ = ["GenerateResult", "ScoreReport", "parse_model_spec", "run_generate", "run_score"]
 
@@ -49,64 +57,99 @@ def _texts(corpus: Sequence[str | Path], max_bytes: int | None) -> dict[str, byt
     return {src: t.encode("utf-8") for src, t in read_files(list(corpus), max_bytes=max_bytes).items()}
 
 
+def _byte_row(name: str, src: str, sc: ByteScore) -> dict:
+    return {"model": name, "file": src, "level": "byte", "bytes": sc.bytes, "tokens": None,
+            "bits_per_byte": sc.bits_per_byte, "tokens_per_byte": None, "seconds": sc.seconds,
+            "bytes_per_second": sc.bytes_per_second, "forwards_per_byte": sc.forwards_per_byte}
+
+
 def run_score(
-    specs: Sequence[str], corpus: Sequence[str | Path], *, window: int = 1024, stride: int = 512,
-    max_bytes: int | None = None, ensemble_max_bytes: int = 2000, mode: str = "mixture",
-    weights: Sequence[float] | None = None, device: str | None = None, dtype: str = "float32",
+    specs: Sequence[str], corpus: Sequence[str | Path], *, window: int = defaults.WINDOW,
+    stride: int = defaults.STRIDE, max_bytes: int | None = None, byte_level: bool = False,
+    byte_max_bytes: int | None = None, mode: str = defaults.ENSEMBLE_MODE,
+    weights: Sequence[float] | None = None, device: str | None = None, dtype: str = defaults.DTYPE,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ScoreReport:
-    """Bits per byte of every model spec on every corpus file.
+    """Bits per byte of every model spec on every corpus file: the one scoring path.
+
+    Token-level rows (the canonical tokenization, sliding window) and byte-level rows (`ByteLM`, exact
+    next-byte distributions) come from here. Models are loaded, scored and freed one at a time, so
+    memory is that of the largest model, not the sum; an ensemble `a+b` is combined afterwards from
+    its members' per-byte distributions (the mixture or product of next-byte distributions).
 
     Args:
-        specs: model specs; `a+b` is an ensemble (mixture or product of next-byte distributions).
+        specs: model specs; `a+b` is an ensemble, scored byte by byte with its members.
         window, stride: sliding window for token-level scoring, in tokens.
-        max_bytes: score only the first bytes of each file (token-level scoring).
-        ensemble_max_bytes: bytes per file scored byte by byte for ensembles (ByteLM is slow on CPU).
+        max_bytes: score only the first bytes of each file (every level).
+        byte_level: also score single models byte by byte.
+        byte_max_bytes: bytes per file scored byte by byte (None: the whole file).
         progress: called as progress(label, done, total).
     """
+    import gc
+
     from toksmith.bridge.bytelm import ByteLM
-    from toksmith.bridge.ensemble import ByteEnsemble
-    from toksmith.bridge.generate import score_bytes
-    from toksmith.lm.scoring import score_text
+    from toksmith.bridge.ensemble import combine_logprobs, ensemble_weights
+    from toksmith.bridge.generate import ByteScore, score_bytes
+    from toksmith.lm import load_lm
+    from toksmith.lm.scoring import score_files
 
     members = {s: parse_model_spec(s) for s in specs}
-    lms = _load_all([m for ms in members.values() for m in ms], device, dtype)
+    ens_w = {s: ensemble_weights(len(ms), weights, mode) for s, ms in members.items() if len(ms) > 1}
     texts = _texts(corpus, max_bytes)
+    parts = {src: (d if byte_max_bytes is None else d[:byte_max_bytes].decode("utf-8", "ignore").encode("utf-8"))
+             for src, d in texts.items()}
+    names = list(dict.fromkeys(n for ms in members.values() for n in ms))
+    want_token = {ms[0] for ms in members.values() if len(ms) == 1}
+    want_byte = {n for ms in members.values() if len(ms) > 1 or byte_level for n in ms}
+    token_rows: dict[tuple[str, str], dict] = {}
+    byte_scores: dict[tuple[str, str], ByteScore] = {}
+    notes, devices = {}, {}
+    for name in names:  # one model in memory at a time
+        lm = load_lm(name, device=device, dtype=dtype)
+        notes[name], devices[name] = lm.notes, lm.device
+        if name in want_token:
+            for fs in score_files(lm, {src: d.decode("utf-8") for src, d in texts.items()}, window=window,
+                                  stride=stride, progress=progress):
+                n = fs.bytes
+                token_rows[(name, fs.source)] = {
+                    "model": name, "file": fs.source, "level": "token", "bytes": n, "tokens": fs.tokens,
+                    "bits_per_byte": fs.bits_per_byte if n else None,
+                    "tokens_per_byte": fs.tokens_per_byte if n else None,
+                    "seconds": fs.seconds, "bytes_per_second": n / fs.seconds if fs.seconds else None}
+        if name in want_byte:
+            blm = ByteLM(lm)
+            for src, part in parts.items():
+                cb = (lambda k, _l=blm.name, _t=len(part): progress(_l, k, _t)) if progress else None
+                byte_scores[(name, src)] = score_bytes(blm, part, progress=cb, keep_distributions=True)
+            del blm
+        del lm
+        gc.collect()
     rep = ScoreReport(contract={
         "unit": "bits per UTF-8 byte of the text (end-of-text not scored)",
         "token_level": f"canonical tokenization, sliding window {window} tokens, stride {stride}",
         "byte_level": "ByteLM exact next-byte distributions over canonical token sequences, normalised",
         "ensemble": {"mode": mode, "weights": list(weights) if weights else "uniform",
-                     "bytes_per_file": ensemble_max_bytes},
-        "conditioning": {n: lm.notes for n, lm in lms.items()},
-        "device": {n: lm.device for n, lm in lms.items()}, "dtype": dtype,
-        "max_bytes": max_bytes,
+                     "bytes_per_file": byte_max_bytes},
+        "conditioning": notes, "device": devices, "dtype": dtype, "max_bytes": max_bytes,
+        "models_in_memory": "one at a time",
     })
-    blms: dict[str, ByteLM] = {}
-    for spec, names in members.items():
-        for src, data in texts.items():
-            if len(names) == 1:
-                lm = lms[names[0]]
-                t0 = time.perf_counter()
-                cb = (lambda k, _s=spec: progress(_s, k, 0)) if progress else None
-                bits, ntok = score_text(lm, data.decode("utf-8"), window=window, stride=stride, progress=cb)
-                sec = time.perf_counter() - t0
-                rep.rows.append({"model": spec, "file": src, "level": "token", "bytes": len(data), "tokens": ntok,
-                                 "bits_per_byte": bits / len(data) if data else None,
-                                 "tokens_per_byte": ntok / len(data) if data else None,
-                                 "seconds": sec, "bytes_per_second": len(data) / sec if sec else None})
+    for spec, ms in members.items():
+        for src in texts:
+            if len(ms) == 1:
+                rep.rows.append(token_rows[(ms[0], src)])
+                if byte_level:
+                    rep.rows.append(_byte_row(ms[0], src, byte_scores[(ms[0], src)]))
                 continue
-            part = data[:ensemble_max_bytes].decode("utf-8", "ignore").encode("utf-8")
-            for n in names:
-                blms.setdefault(n, ByteLM(lms[n]))
-            ens = ByteEnsemble([blms[n] for n in names], weights=weights, mode=mode)
-            for model in [ens] + [blms[n] for n in names]:
-                cb = (lambda k, _l=model.name, _t=len(part): progress(_l, k, _t)) if progress else None
-                sc = score_bytes(model, part, progress=cb)
-                rep.rows.append({"model": model.name, "file": src, "level": "byte", "bytes": sc.bytes,
-                                 "tokens": None, "bits_per_byte": sc.bits_per_byte, "tokens_per_byte": None,
-                                 "seconds": sc.seconds, "bytes_per_second": sc.bytes_per_second,
-                                 "forwards_per_byte": sc.forwards_per_byte})
+            scs = [byte_scores[(n, src)] for n in ms]
+            data = parts[src]
+            ens = ByteScore(model=f"{mode}(" + "+".join(sc.model for sc in scs) + ")", bytes=len(data),
+                            logprobs=[], log_unnormalised=[], end_logprob=None,
+                            forwards=sum(sc.forwards for sc in scs), seconds=sum(sc.seconds for sc in scs))
+            if data:
+                lp = combine_logprobs(np.stack([sc.distributions for sc in scs]), ens_w[spec], mode)
+                ens.logprobs = lp[np.arange(len(data)), np.frombuffer(data, dtype=np.uint8)].tolist()
+            rep.rows.append(_byte_row(ens.model, src, ens))
+            rep.rows.extend(_byte_row(sc.model, src, sc) for sc in scs)
     return rep
 
 

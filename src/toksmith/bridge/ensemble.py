@@ -11,7 +11,7 @@ import numpy as np
 from toksmith.bridge.bytelm import ByteDistribution, ByteLM, ByteState
 from toksmith.errors import OptionError
 
-__all__ = ["ByteEnsemble", "EnsembleState"]
+__all__ = ["ByteEnsemble", "EnsembleState", "combine_logprobs"]
 
 
 def _lse(a: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -19,6 +19,31 @@ def _lse(a: np.ndarray, axis: int = 0) -> np.ndarray:
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
         return np.squeeze(m, axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+
+
+def ensemble_weights(n: int, weights: Sequence[float] | None, mode: str) -> np.ndarray:
+    """Normalised weights (uniform by default); bad values are an `OptionError`."""
+    if mode not in ("mixture", "product"):
+        raise OptionError(f"ensemble mode must be 'mixture' or 'product', not '{mode}'")
+    w = np.asarray(weights if weights is not None else [1.0] * n, dtype=np.float64)
+    if len(w) != n or (w < 0).any() or w.sum() <= 0:
+        raise OptionError("ensemble weights must be non-negative, one per model, not all zero")
+    return w / w.sum()
+
+
+def combine_logprobs(lp: np.ndarray, w: np.ndarray, mode: str) -> np.ndarray:
+    """Combine members' normalised log-probabilities, shape (members, ..., 257) -> (..., 257).
+
+    mixture: log sum_i w_i P_i; product: sum_i w_i log P_i, renormalised over the 257 outcomes.
+    """
+    with np.errstate(divide="ignore"):
+        logw = np.log(w).reshape((-1,) + (1,) * (lp.ndim - 1))
+    if mode == "mixture":
+        return _lse(lp + logw, axis=0)
+    safe = np.where(np.isfinite(lp), lp, -1e300)
+    s = (safe * w.reshape(logw.shape)).sum(axis=0)
+    s = np.where(s < -1e299, -np.inf, s)
+    return s - _lse(s, axis=-1)[..., None]
 
 
 @dataclass
@@ -34,12 +59,7 @@ class ByteEnsemble:
     mode: str = "mixture"
 
     def __post_init__(self) -> None:
-        if self.mode not in ("mixture", "product"):
-            raise OptionError(f"ensemble mode must be 'mixture' or 'product', not '{self.mode}'")
-        w = np.asarray(self.weights if self.weights is not None else [1.0] * len(self.members), dtype=np.float64)
-        if len(w) != len(self.members) or (w < 0).any() or w.sum() <= 0:
-            raise OptionError("ensemble weights must be non-negative, one per model, not all zero")
-        self.w = w / w.sum()
+        self.w = ensemble_weights(len(self.members), self.weights, self.mode)
 
     @property
     def name(self) -> str:
@@ -50,15 +70,7 @@ class ByteEnsemble:
 
     def combine(self, dists: Sequence[ByteDistribution]) -> np.ndarray:
         """Shape (257,) normalised log-probabilities from the members' distributions."""
-        lp = np.stack([d.logprobs for d in dists])
-        with np.errstate(divide="ignore"):
-            logw = np.log(self.w)[:, None]
-        if self.mode == "mixture":
-            return _lse(lp + logw, axis=0)
-        safe = np.where(np.isfinite(lp), lp, -1e300)
-        s = (safe * self.w[:, None]).sum(axis=0)
-        s = np.where(s < -1e299, -np.inf, s)
-        return s - _lse(s, axis=0)
+        return combine_logprobs(np.stack([d.logprobs for d in dists]), self.w, self.mode)
 
 
 @dataclass

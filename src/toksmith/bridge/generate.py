@@ -42,6 +42,8 @@ class ByteScore:
     normalisers: list[float] = field(default_factory=list)
     forwards: int = 0
     seconds: float = 0.0
+    #: shape (bytes, 257) normalised log-probabilities of every position (kept on request: ensembles)
+    distributions: np.ndarray | None = None
 
     @property
     def bits_per_byte(self) -> float:
@@ -58,14 +60,21 @@ class ByteScore:
 
 
 def score_bytes(model: ByteModel, text: bytes, *, prompt: bytes = b"", with_end: bool = False,
-                progress: Callable[[int], None] | None = None) -> ByteScore:
-    """Log-probability of every byte of `text` after `prompt` (and of end-of-text if `with_end`)."""
+                progress: Callable[[int], None] | None = None, keep_distributions: bool = False) -> ByteScore:
+    """Log-probability of every byte of `text` after `prompt` (and of end-of-text if `with_end`).
+
+    `keep_distributions` also keeps every position's 257 log-probabilities (for combining models that
+    were scored one at a time, see `ensemble.combine_scores`).
+    """
     t0 = time.perf_counter()
     st = model.start(prompt)
     f0 = st.forwards
     lps, uns, norms = [], [], []
+    dists: list[np.ndarray] = []
     for b in text:
         d = st.distribution()
+        if keep_distributions:
+            dists.append(d.logprobs)
         lps.append(float(d.logprobs[b]))
         uns.append(float(d.log_unnormalised[b]))
         norms.append(d.normaliser)
@@ -79,7 +88,8 @@ def score_bytes(model: ByteModel, text: bytes, *, prompt: bytes = b"", with_end:
         uns.append(float(d.log_unnormalised[EOT]))
         norms.append(d.normaliser)
     return ByteScore(model=model.name, bytes=len(text), logprobs=lps, log_unnormalised=uns, end_logprob=end,
-                     normalisers=norms, forwards=st.forwards - f0, seconds=time.perf_counter() - t0)
+                     normalisers=norms, forwards=st.forwards - f0, seconds=time.perf_counter() - t0,
+                     distributions=np.stack(dists) if keep_distributions and dists else None)
 
 
 def generate_bytes(model: ByteModel, prompt: bytes, *, max_bytes: int = 64, temperature: float = 0.0,

@@ -22,7 +22,10 @@ def score_cmd(
     window: Annotated[int, typer.Option(help="Sliding window, tokens.")] = defaults.WINDOW,
     stride: Annotated[int, typer.Option(help="Window step, tokens (each token scored once).")] = defaults.STRIDE,
     max_bytes: Annotated[int | None, typer.Option(help="Score only the first N bytes of each file.")] = None,
-    ensemble_bytes: Annotated[int, typer.Option(help="Bytes per file scored byte by byte for a+b.")] = 2000,
+    byte_level: Annotated[bool, typer.Option("--byte-level", help="Also score single models byte by byte "
+                                             "(exact ByteLM).")] = False,
+    ensemble_bytes: Annotated[int | None, typer.Option(help="Score only the first N bytes of each file byte by "
+                                                       "byte (a+b, --byte-level); default: whole files.")] = None,
     mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = defaults.ENSEMBLE_MODE,
     weights: Annotated[str | None, typer.Option(help="Ensemble weights, e.g. 0.5,0.5.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda (default: cuda if available).")] = None,
@@ -43,7 +46,8 @@ def score_cmd(
         w = parse_numbers(weights, "--weights", float)
         with _Progress(show) as prog:
             rep = run_score(models, corpus, window=window, stride=stride, max_bytes=max_bytes,
-                            ensemble_max_bytes=ensemble_bytes, mode=mode, weights=w, device=device, dtype=dtype,
+                            byte_level=byte_level, byte_max_bytes=ensemble_bytes, mode=mode, weights=w,
+                            device=device, dtype=dtype,
                             progress=prog.update)
         data = rep.to_dict()
         if out is not None:

@@ -19,7 +19,7 @@ from toksmith import defaults
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM, require_torch
 
-__all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_text"]
+__all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_files", "score_text"]
 
 
 @dataclass
@@ -118,6 +118,24 @@ def score_text(lm: LM, text: str, *, window: int = defaults.WINDOW, stride: int 
     return total, len(ids)
 
 
+def score_files(lm: LM, texts: dict[str, str], *, window: int = defaults.WINDOW, stride: int = defaults.STRIDE,
+                progress: Callable[[str, int, int], None] | None = None) -> list[FileScore]:
+    """Token-level score of every text under one model: the unit `bridge.api.run_score` (the one scoring
+    path, token- and byte-level rows) and `score_bits_per_byte` both run per model.
+
+    `progress` is called as progress(model name, tokens just scored, total tokens of the file).
+    """
+    out = []
+    for src, text in texts.items():
+        t0 = time.perf_counter()
+        n_tok = len(lm.tokenizer.encode(text)) if progress else 0
+        cb = (lambda k, _n=lm.name, _t=n_tok: progress(_n, k, _t)) if progress else None
+        bits, ntok = score_text(lm, text, window=window, stride=stride, progress=cb)
+        out.append(FileScore(source=src, bytes=len(text.encode("utf-8")), tokens=ntok, nll_bits=bits,
+                             seconds=time.perf_counter() - t0))
+    return out
+
+
 def score_bits_per_byte(
     lms: Sequence[LM], paths: Sequence[str | Path], *, window: int = defaults.WINDOW, stride: int = defaults.STRIDE,
     max_bytes: int | None = None, progress: Callable[[str, int, int], None] | None = None,
@@ -135,12 +153,6 @@ def score_bits_per_byte(
     for lm in lms:
         ms = ModelScore(model=lm.name, window=window, stride=stride, device=lm.device, dtype=lm.dtype,
                         conditioning=list(lm.notes))
-        for src, text in texts.items():
-            t0 = time.perf_counter()
-            n_tok = len(lm.tokenizer.encode(text)) if progress else 0
-            cb = (lambda k, _n=lm.name, _t=n_tok: progress(_n, k, _t)) if progress else None
-            bits, ntok = score_text(lm, text, window=window, stride=stride, progress=cb)
-            ms.files.append(FileScore(source=src, bytes=len(text.encode("utf-8")), tokens=ntok, nll_bits=bits,
-                                      seconds=time.perf_counter() - t0))
+        ms.files = score_files(lm, texts, window=window, stride=stride, progress=progress)
         out.append(ms)
     return out
