@@ -156,6 +156,28 @@ def _finite(vals: Sequence[float | None] | None) -> list[float]:
     return [float(v) for v in (vals or []) if v is not None and math.isfinite(float(v))]
 
 
+def _x_axis(
+    ticks: list[float],
+    x: Callable[[float], float],
+    fmt: Callable[[float], str],
+    top: float,
+    rows_h: float,
+    mid: float,
+    unit: str | None,
+) -> list[str]:
+    """Vertical grid lines at `ticks`, their labels under the rows, and the unit centred at `mid`."""
+    out = []
+    for t in ticks:
+        out.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top:.1f}" y2="{top + rows_h:.1f}"/>')
+        out.append(
+            f'<text class="ax" x="{x(t):.1f}" y="{top + rows_h + 14:.1f}" text-anchor="middle">{esc(fmt(t))}</text>'
+        )
+    if unit:
+        y = top + rows_h + 30
+        out.append(f'<text class="ax" x="{mid:.1f}" y="{y:.1f}" text-anchor="middle">{esc(unit)}</text>')
+    return out
+
+
 def hbar_chart(
     labels: Sequence[str],
     series: Sequence[Series],
@@ -198,20 +220,8 @@ def hbar_chart(
     def x(v: float) -> float:
         return lw + plot_w * (v / xmax if xmax else 0.0)
 
-    out = [_svg_open(width, height, title), legend_svg]
-    for t in ticks:
-        out.append(
-            f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top:.1f}" y2="{top + rows_h:.1f}"/>'
-        )
-        out.append(
-            f'<text class="ax" x="{x(t):.1f}" y="{top + rows_h + 14:.1f}" text-anchor="middle">'
-            f"{esc(tick_fmt(t))}</text>"
-        )
-    if unit:
-        out.append(
-            f'<text class="ax" x="{lw + plot_w / 2:.1f}" y="{top + rows_h + 30:.1f}" '
-            f'text-anchor="middle">{esc(unit)}</text>'
-        )
+    axis = _x_axis(ticks, x, tick_fmt, top, rows_h, lw + plot_w / 2, unit)
+    out = [_svg_open(width, height, title), legend_svg, *axis]
     y = top
     for li, lab in enumerate(labels):
         if lab == GAP:
@@ -304,20 +314,8 @@ def dot_plot(
     def x(v: float) -> float:
         return lw + plot_w * ((v - x0) / (x1 - x0) if x1 > x0 else 0.5)
 
-    out = [_svg_open(width, height, title), legend_svg]
-    for t in ticks:
-        out.append(
-            f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top:.1f}" y2="{top + rows_h:.1f}"/>'
-        )
-        out.append(
-            f'<text class="ax" x="{x(t):.1f}" y="{top + rows_h + 14:.1f}" text-anchor="middle">'
-            f"{esc(fmt_tick(t))}</text>"
-        )
-    if unit:
-        out.append(
-            f'<text class="ax" x="{lw + plot_w / 2:.1f}" y="{top + rows_h + 30:.1f}" '
-            f'text-anchor="middle">{esc(unit)}</text>'
-        )
+    axis = _x_axis(ticks, x, fmt_tick, top, rows_h, lw + plot_w / 2, unit)
+    out = [_svg_open(width, height, title), legend_svg, *axis]
     y = top
     for li, lab in enumerate(labels):
         if lab == GAP:
