@@ -150,6 +150,7 @@ class VocabArrays:
     starts_with_space: np.ndarray  # (V,) bool
     unk: np.ndarray  # (V,) bool
     any_unk: bool
+    tokens: tuple[bytes, ...] = ()  # (V,) the bytes each id decodes to (b"" for special/unused)
 
 
 _VOCAB_CACHE: dict[str, VocabArrays] = {}
@@ -174,7 +175,7 @@ def vocab_arrays(vocab: Vocab) -> VocabArrays:
         for i, r in vocab.specials.items():
             if r == Role.UNK:
                 unk[i] = True
-        _VOCAB_CACHE[key] = VocabArrays(length, start, buf, sws, unk, bool(unk.any()))
+        _VOCAB_CACHE[key] = VocabArrays(length, start, buf, sws, unk, bool(unk.any()), tuple(toks))
     return _VOCAB_CACHE[key]
 
 
@@ -271,6 +272,13 @@ class Encoded:
         ok = self.decoded_bytes == c.doc_bytes
         if not ok.any():
             return ok
+        if ok.all() and not self.tokenizer.adds_space_prefix:
+            # Fast exact path: every document decodes to its own length, so the documents all round-trip
+            # iff the tokens' bytes end to end equal the documents' bytes end to end (a C-level join and
+            # compare instead of gathering every byte through numpy).
+            decoded = b"".join(map(self.va.tokens.__getitem__, self.ids.tolist()))
+            if decoded == "".join(c.texts).encode("utf-8"):
+                return ok
         joined = np.frombuffer(c.joined_bytes, dtype=np.uint8)
         all_ok = bool(ok.all())
         keep_tok = slice(None) if all_ok else ok[self.tok_doc]

@@ -157,8 +157,8 @@ class DigitTally:
         self.numbers += other.numbers
         self.digits += other.digits
         self.tokens += other.tokens
-        self.pv += other.pv
-        self.long_counts += other.long_counts
+        self.pv = self.pv + other.pv  # new arrays: a shard from a worker may hold read-only ones
+        self.long_counts = self.long_counts + other.long_counts
         for c in other.long_order:
             if c not in self.long_order:
                 self.long_order.append(c)
@@ -236,6 +236,8 @@ class _Acc:
     def add_counts(self, c: np.ndarray) -> None:
         if len(c) > len(self.counts):  # an id beyond the vocabulary
             self.counts = np.concatenate((self.counts, np.zeros(len(c) - len(self.counts), np.int64)))
+        elif not self.counts.flags.writeable:  # a shard that came back from a worker
+            self.counts = self.counts.copy()
         self.counts[: len(c)] += c
 
     def merge(self, other: _Acc) -> None:
