@@ -35,6 +35,7 @@ VENV = REPO / "benchmarks" / "out" / "mergekit-venv"
 DATA = REPO.parent / "shared" / "data" / "english"
 TOKSMITH = REPO / ".venv" / "bin" / "toksmith"
 HELD_OUT_BYTES = 12_000
+GOMP_STEP = 8  # the extra toksmith row: omp at the largest k adding 8 anchors per correlation pass
 HUB_TOKENIZER_CLASS = {"gemma3": "GemmaTokenizerFast", "smollm2": "GPT2TokenizerFast"}
 
 
@@ -127,15 +128,17 @@ def pair_a(text: Path, skip_mergekit: bool, ks: list[int]) -> list[dict]:
             cmd = [str(exe), str(base), str(donor), str(out), "-a", method, "--quiet"] + (["-k", str(k)] if k else [])
             rows.append({"pair": "a", "tool": "mergekit 0.1.5", "method": method, "k": k, "dir": str(out),
                          **timed(cmd, label)})
-    for method, k in [("copy", None)] + [("omp", k) for k in ks] + [("hybrid", None), ("fvt", None)]:
-        label = f"a-toksmith-{method}" + (f"-k{k}" if k else "")
+    runs = [("copy", None, 1)] + [("omp", k, 1) for k in ks] + [("omp", max(ks), GOMP_STEP), ("hybrid", None, 1),
+                                                                ("fvt", None, 1), ("random", None, 1)]
+    for method, k, step in runs:
+        label = f"a-toksmith-{method}" + (f"-k{k}" if k else "") + (f"-step{step}" if step > 1 else "")
         out = OUT / label
         cmd = [str(TOKSMITH), "transplant", str(base), "--tokenizer", str(donor), "--method", method, "--out",
                str(out), "--force", "--quiet"]
         if method == "omp":
-            cmd += ["--donor", str(donor), "--k", str(k)]
-        rows.append({"pair": "a", "tool": "toksmith", "method": "copy+fvt" if method == "copy" else method, "k": k,
-                     "dir": str(out), **timed(cmd, label)})
+            cmd += ["--donor", str(donor), "--k", str(k), "--per-step", str(step)]
+        name = "copy+fvt" if method == "copy" else method + (f" ({step} anchors/pass)" if step > 1 else "")
+        rows.append({"pair": "a", "tool": "toksmith", "method": name, "k": k, "dir": str(out), **timed(cmd, label)})
     return rows
 
 

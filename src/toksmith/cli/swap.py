@@ -22,6 +22,7 @@ def transplant_cmd(
     donor: Annotated[str | None, typer.Option("--donor", help="Donor model for omp (its tokenizer covers the new "
                                                               "tokens).")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Anchors per token for omp.")] = None,
+    per_step: Annotated[int, typer.Option("--per-step", help="Anchors omp adds per pass (1: plain OMP).")] = 1,
     eval_files: Annotated[list[Path] | None, typer.Option("--eval", help="Held-out text: print BPB side by side.")]
     = None,
     gguf: Annotated[bool, typer.Option("--gguf", help="Also write model.gguf into --out.")] = False,
@@ -43,8 +44,8 @@ def transplant_cmd(
     try:
         with _Progress(show) as prog:
             rep = run_transplant(model, tokenizer, methods=methods, donor=donor, out=out,
-                                 eval_files=list(eval_files or []), gguf=gguf, force=force, k=k, window=window,
-                                 stride=stride, progress=prog.update)
+                                 eval_files=list(eval_files or []), gguf=gguf, force=force, k=k, per_step=per_step,
+                                 window=window, stride=stride, progress=prog.update)
         data = rep.to_dict()
         if json_out is not None:
             atomic_write_text(json_out, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -139,7 +139,7 @@ def _stack(parts: list[tuple[np.ndarray, Recipe]], n: int) -> Recipe:
 
 
 def _omp(match: TokenMatch, new: Tokenizer, old: Tokenizer, donor: LM, old_bytes: tuple[bytes, ...], k: int,
-         progress: Progress | None) -> Recipe:
+         per_step: int, progress: Progress | None) -> Recipe:
     """OMP for the new tokens the donor knows; FVT for the rest."""
     torch = require_torch("transplant")
     d_emb, _, _, _ = _embeddings(donor)
@@ -170,7 +170,7 @@ def _omp(match: TokenMatch, new: Tokenizer, old: Tokenizer, donor: LM, old_bytes
                 progress("omp", done[0], len(tgt_pos))
 
         r = omp_recipe(w[torch.as_tensor(tgt_donor)], w[torch.as_tensor(anchor_donor)],
-                       torch.as_tensor(anchor_old, dtype=torch.int64), k=k, progress=tick)
+                       torch.as_tensor(anchor_old, dtype=torch.int64), k=k, per_step=per_step, progress=tick)
         parts.append((np.asarray(tgt_pos, dtype=np.int64), r))
     return _stack(parts, len(match.new_ids))
 
@@ -205,8 +205,42 @@ def _set_special_ids(model: Any, tok: Tokenizer) -> None:
             setattr(gen, key, val)
 
 
+def _install(model: Any, owned: bool, old: tuple[Any, Any, Any], new: tuple[Any, Any, Any], tied: bool,
+             size: int) -> Any:
+    """The model with the new embedding parameters; a model we do not own is copied *without* its old
+    embedding matrices (they are swapped for the new ones during the copy, so peak memory holds one body)."""
+    torch = require_torch("transplant")
+    w_in, w_out, bias = old
+    new_in, new_out, new_bias = new
+    p_in = torch.nn.Parameter(new_in, requires_grad=w_in.requires_grad)
+    p_out = p_in if tied else torch.nn.Parameter(new_out, requires_grad=w_out.requires_grad)
+    p_bias = torch.nn.Parameter(new_bias, requires_grad=bias.requires_grad) if bias is not None else None
+    if owned:
+        mod = model
+    else:
+        memo: dict[int, Any] = {id(w_in): p_in, id(w_out): p_out}
+        if bias is not None:
+            memo[id(bias)] = p_bias
+        mod = _copy.deepcopy(model, memo)
+    emb, head = mod.get_input_embeddings(), mod.get_output_embeddings()
+    emb.weight = p_in
+    if hasattr(emb, "num_embeddings"):
+        emb.num_embeddings = size
+    if getattr(emb, "padding_idx", None) is not None and emb.padding_idx >= size:
+        emb.padding_idx = None
+    head.weight = p_out
+    if hasattr(head, "out_features"):
+        head.out_features = size
+    if p_bias is not None:
+        head.bias = p_bias
+    if tied and hasattr(mod, "tie_weights"):
+        mod.tie_weights()
+    return mod
+
+
 def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path | Any, *, method: str = DEFAULT_METHOD,
-               donor: LM | str | Path | None = None, k: int = DEFAULT_K, weighting: str = "mean",
+               donor: LM | str | Path | None = None, k: int = DEFAULT_K, per_step: int = 1,
+               weighting: str = "mean",
                neighbours: int = HYBRID_DEFAULTS["neighbours"], temperature: float = HYBRID_DEFAULTS["temperature"],
                weight: float = HYBRID_DEFAULTS["weight"], seed: int = 0,
                progress: Progress | None = None) -> TransplantResult:
@@ -218,6 +252,7 @@ def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path | Any, 
         method: one of `METHODS` (see the module docstring).
         donor: a model whose tokenizer covers the new tokens (needed by `omp`).
         k: anchors per token for `omp`.
+        per_step: anchors `omp` adds per correlation pass (1: plain OMP; more: generalised OMP, faster).
         weighting: FVT piece weights, "mean" or "length" (by byte length).
         neighbours, temperature, weight: the global part of `hybrid`.
         seed: for `random`.
@@ -234,6 +269,8 @@ def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path | Any, 
         raise TransplantError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     if weighting not in ("mean", "length"):
         raise TransplantError(f"unknown FVT weighting '{weighting}' (choose mean or length)")
+    if k < 1 or per_step < 1:
+        raise TransplantError(f"k and per_step must be at least 1 (got k={k}, per_step={per_step})")
     if method == "omp" and donor is None:
         raise TransplantError("method omp needs a donor model whose tokenizer covers the new tokens (--donor)")
     t0 = time.perf_counter()
@@ -264,7 +301,7 @@ def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path | Any, 
         recipe = hybrid_recipe(match.pieces, ov.tokens, w_in, anchors, w_in.detach()[text_ids].mean(0),
                                neighbours=neighbours, temperature=temperature, weight=weight)
     elif method == "omp":
-        recipe = _omp(match, new_tok, old_tok, donor_lm, ov.tokens, k, progress)
+        recipe = _omp(match, new_tok, old_tok, donor_lm, ov.tokens, k, per_step, progress)
 
     src = torch.as_tensor(match.source)
     new_pos = torch.as_tensor(match.new_ids, dtype=torch.int64)
@@ -289,23 +326,13 @@ def transplant(model: LM | str | Path, tokenizer: Tokenizer | str | Path | Any, 
         exact += sum(1 for j, p in zip(match.new_ids.tolist(), match.pieces, strict=True)
                      if p is not None and len(p) == 1 and ov.tokens[p[0]] == new_tok.vocab.tokens[j])
 
-    mod = base.model if owned else _copy.deepcopy(base.model)
-    mod.resize_token_embeddings(new_tok.vocab.size, mean_resizing=False)
-    with torch.no_grad():
-        mod.get_input_embeddings().weight.copy_(new_in)
-        head = mod.get_output_embeddings()
-        if new_out is not None:
-            head.weight.copy_(new_out)
-        if new_bias is not None:
-            head.bias.copy_(new_bias)
-    if tied and hasattr(mod, "tie_weights"):
-        mod.tie_weights()
+    mod = _install(base.model, owned, (w_in, w_out, bias), (new_in, new_out, new_bias), tied, new_tok.vocab.size)
     _set_special_ids(mod, new_tok)
     lm = lm_from_model(mod, new_tok, name=f"{base.name}+{new_tok.name}:{method}")
     lm.notes = [f"transplanted from {base.name} onto {new_tok.name} by {method}"]
     opts: dict[str, Any] = {"weighting": weighting, "seed": seed}
     if method == "omp":
-        opts["k"] = k
+        opts.update(k=k, per_step=per_step)
     if method == "hybrid":
         opts.update(neighbours=neighbours, temperature=temperature, weight=weight)
     return TransplantResult(lm=lm, method=method, base=base.name, tokenizer=new_tok.name,

@@ -32,7 +32,8 @@ class SwapReport:
 def run_transplant(model: str | Path, tokenizer: str | Path, *, methods: Sequence[str] = ("copy",),
                    donor: str | Path | None = None, out: str | Path | None = None,
                    eval_files: Sequence[str | Path] = (),
-                   gguf: bool = False, force: bool = False, k: int | None = None, window: int = 1024,
+                   gguf: bool = False, force: bool = False, k: int | None = None, per_step: int = 1,
+                   window: int = 1024,
                    stride: int = 512, max_bytes: int | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> SwapReport:
     """Transplant `model` onto `tokenizer` by each method; save the first to `out`; evaluate on `eval_files`.
@@ -56,7 +57,7 @@ def run_transplant(model: str | Path, tokenizer: str | Path, *, methods: Sequenc
     base = load_lm(model)
     donor_lm = load_lm(donor) if donor is not None and "omp" in methods else None
     todo = methods + ([b for b in BASELINES if b not in methods] if eval_files else [])
-    kw = {"k": k} if k is not None else {}
+    kw: dict = {"per_step": per_step} | ({"k": k} if k is not None else {})
     rep = SwapReport(out=None)
     for i, m in enumerate(todo):
         res = transplant(base, new_tok, method=m, donor=donor_lm if m == "omp" else None, progress=progress,
