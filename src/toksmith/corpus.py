@@ -317,13 +317,23 @@ def read_corpus(
     errors: str = "strict",
     lang: str | None = None,
     newlines: str = "keep",
+    split: str | None = None,
 ) -> Corpus:
-    """A streamed corpus from files, directories or globs (.txt/.jsonl/.parquet, optionally .gz/.zst).
+    """A streamed corpus from files, directories or globs (.txt/.jsonl/.parquet, optionally .gz/.zst),
+    or from a dataset: `hf:NAME[:CONFIG][@REVISION]` with `split` and `field` (see `toksmith.corpus_hf`).
 
     >>> corpus = read_corpus("../shared/data/english/inaugural.txt")  # doctest: +SKIP
     >>> next(iter(corpus)).source  # doctest: +SKIP
     '../shared/data/english/inaugural.txt'
     """
+    specs = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    datasets = [s for s in specs if isinstance(s, str) and s.startswith("hf:")]
+    if datasets:
+        if len(specs) != 1:
+            raise CorpusError(f"{datasets[0]}: a dataset corpus stands alone (give one hf: spec and no files)")
+        from toksmith.corpus_hf import read_dataset
+
+        return read_dataset(datasets[0], split=split, field=field, errors=errors, lang=lang, newlines=newlines)
     return Corpus(resolve_paths(paths), field=field, errors=errors, lang=lang, newlines=newlines).check_nonempty()
 
 
@@ -347,7 +357,7 @@ def read_files(paths: str | Path | Sequence[str | Path], *, max_bytes: int | Non
 class ParallelCorpus(Mapping[str, Corpus]):
     """Language code -> Corpus, from a directory with one file per language (`eng.txt`, `deu.txt`, ...)."""
 
-    def __init__(self, corpora: Mapping[str, Corpus], directory: Path | None = None) -> None:
+    def __init__(self, corpora: Mapping[str, Corpus], directory: Path | str | None = None) -> None:
         self._corpora = dict(sorted(corpora.items()))
         self.directory = directory
 
@@ -384,8 +394,18 @@ def read_parallel(
     field: str = "text",
     languages: Iterable[str] | None = None,
     newlines: str = "keep",
+    split: str | None = None,
 ) -> ParallelCorpus:
-    """A parallel corpus: one file per language in `directory`, the language code being the file stem."""
+    """A parallel corpus: one file per language in `directory`, the language code being the file stem.
+
+    `hf:NAME[:CONFIG][@REVISION]` reads a dataset instead: one config or one text column per language
+    (see `toksmith.corpus_hf.read_dataset_parallel`).
+    """
+    if str(directory).startswith("hf:"):
+        from toksmith.corpus_hf import read_dataset_parallel
+
+        return read_dataset_parallel(str(directory), split=split, field=field, errors=errors, languages=languages,
+                                     newlines=newlines)
     d = Path(directory).expanduser()
     if not d.is_dir():
         raise CorpusError(f"{d}: parallel corpus must be a directory with one file per language")

@@ -54,11 +54,13 @@ def map_reduce(
     engine: str = "local",
     max_in_flight: int = 8,
     on_result: Callable[[R], None] | None = None,
+    num_gpus: float = 0,
 ) -> A:
     """Fold `reduce_fn` over `map_fn(shard)` for every shard, in shard order.
 
     With `engine="ray"` the maps run as Ray tasks, at most `max_in_flight` at once (memory stays
     bounded by the shards in flight, not by the corpus), and results are reduced in submission order.
+    `num_gpus` is what each Ray task reserves (1 puts every task on its own GPU).
     """
     if engine not in ENGINES:
         raise ToksmithError(f"unknown engine '{engine}' (choose from: {', '.join(ENGINES)})")
@@ -71,7 +73,7 @@ def map_reduce(
             acc = reduce_fn(acc, r)
         return acc
     ray = ray_init()
-    remote = ray.remote(map_fn)
+    remote = ray.remote(num_gpus=num_gpus)(map_fn) if num_gpus else ray.remote(map_fn)
     pending: list = []
     for shard in shards:
         pending.append(remote.remote(shard))

@@ -64,11 +64,17 @@ def vocab_overlap(
 
 @app.command("eval")
 def eval_cmd(
-    tokenizers: Annotated[list[str], typer.Argument(help="Tokenizers (files, directories or short names).")],
+    tokenizers: Annotated[list[str], typer.Argument(help="Tokenizers (files, directories, short names or Hub "
+                                                    "ids org/name).")],
     corpus: Annotated[list[str] | None, typer.Option("--corpus", help="Corpus files, directories or globs "
-                                                     "(repeatable).")] = None,
-    parallel: Annotated[Path | None, typer.Option("--parallel", help="Parallel corpus: one file per "
-                                                  "language.")] = None,
+                                                     "(repeatable), or a dataset hf:NAME[:CONFIG][@REV].")] = None,
+    parallel: Annotated[str | None, typer.Option("--parallel", help="Parallel corpus: one file per "
+                                                 "language, or hf:NAME (one config or column per language).")] = None,
+    split: Annotated[str | None, typer.Option(help="Dataset split of an hf: corpus.")] = None,
+    field: Annotated[str, typer.Option(help="JSON Lines field, Parquet or dataset column with the text.")] = "text",
+    revision: Annotated[str | None, typer.Option(help="Revision of tokenizers given as Hub ids.")] = None,
+    engine: Annotated[str, typer.Option(help="Where the corpus pass runs: local, or ray (RAY_ADDRESS, else a "
+                                        "local Ray); same results.")] = "local",
     pivot: Annotated[str, typer.Option(help="Pivot language of the premiums.")] = defaults.PIVOT,
     out: Annotated[Path, typer.Option("--out", help="Output directory for results.json and "
                                       "report.html.")] = Path("out/eval"),
@@ -87,7 +93,7 @@ def eval_cmd(
         try:
             res, paths = run_eval(tokenizers, corpus=corpus, parallel=parallel, pivot=pivot, out=out,
                                   metrics=metrics.split(",") if metrics else None, errors=errors, newlines=newlines,
-                                  progress=say)
+                                  field=field, split=split, revision=revision, engine=engine, progress=say)
         except ToksmithError as e:
             raise _fail(e) from None
     console.print(res.table())

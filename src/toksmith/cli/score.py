@@ -31,6 +31,8 @@ def score_cmd(
     device: Annotated[str | None, typer.Option(help="cpu, cuda (default: cuda if available).")] = None,
     dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = defaults.DTYPE,
     out: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    engine: Annotated[str, typer.Option(help="Token-level windows run local, or on ray (RAY_ADDRESS, else a "
+                                        "local Ray; one GPU per worker when present).")] = "local",
     quiet: QuietOpt = False,
 ) -> None:
     """Bits per byte of language models on a corpus: comparable across tokenizers."""
@@ -47,7 +49,7 @@ def score_cmd(
         with _Progress(show) as prog:
             rep = run_score(models, corpus, window=window, stride=stride, max_bytes=max_bytes,
                             byte_level=byte_level, byte_max_bytes=ensemble_bytes, mode=mode, weights=w,
-                            device=device, dtype=dtype,
+                            device=device, dtype=dtype, engine=engine,
                             progress=prog.update)
         data = rep.to_dict()
         if out is not None:

@@ -36,7 +36,8 @@ from toksmith.evaluate.compare import compare
 from toksmith.evaluate.encoded import CHUNK_DOCS, Encoded
 from toksmith.evaluate.metric import EvalContext, MetricResult, Probe, run_probes
 from toksmith.evaluate.results import EvalResults
-from toksmith.evaluate.stream import CorpusStats, stream_corpus
+from toksmith.evaluate.sharded import SHARD_BYTES, sharded_pass
+from toksmith.evaluate.stream import CorpusStats
 from toksmith.io import ensure_dir
 from toksmith.tokenizers.base import Tokenizer
 
@@ -159,6 +160,8 @@ def evaluate(
     resamples: int = RESAMPLES,
     seed: int = SEED,
     batch_docs: int = CHUNK_DOCS,
+    engine: str = "local",
+    shard_bytes: int = SHARD_BYTES,
 ) -> EvalResults:
     """Measure `tokenizers` on a corpus and/or a parallel corpus.
 
@@ -174,6 +177,9 @@ def evaluate(
         resamples, seed: the bootstrap's resamples and seed.
         batch_docs: documents per batch (one timed encode_batch call each); memory grows with it, not
             with the corpus.
+        engine: "local" or "ray": where the shards of the pass are encoded and reduced (see
+            `evaluate.sharded`); both give the same results, timings aside.
+        shard_bytes: text bytes per shard (the unit a worker encodes and reduces).
 
     Returns:
         `EvalResults`; `.to_dict()` is the results JSON, `.table()` the terminal table.
@@ -237,26 +243,30 @@ def evaluate(
         say("encoding")
         text_c = text_t = par_c = par_t = None
         if corpus is not None:
-            text_c, text_t = stream_corpus(
+            text_c, text_t = sharded_pass(
                 toks,
                 [(None, corpus)],
                 name="main",
                 stats=stats,
                 chunk_docs=batch_docs,
                 on_batch=prefetch_when_big("main"),
+                engine=engine,
+                shard_bytes=shard_bytes,
             )
             if text_c.n_docs == 0:
                 from toksmith.errors import CorpusError
 
                 raise CorpusError("the corpus holds no text")
         if parallel is not None:
-            par_c, par_t = stream_corpus(
+            par_c, par_t = sharded_pass(
                 toks,
                 [(lang, parallel[lang]) for lang in sorted(parallel)],
                 name="parallel",
                 stats=stats if corpus is None else (),
                 chunk_docs=batch_docs,
                 on_batch=prefetch_when_big("parallel", prefetch=corpus is None),
+                engine=engine,
+                shard_bytes=shard_bytes,
             )
         encode_s = time.perf_counter() - t0
         main_fp = _fingerprint(corpus) if corpus is not None else None
@@ -395,12 +405,22 @@ def run_eval(
     metrics: Iterable[str] | None = None,
     errors: str = "strict",
     newlines: str = "keep",
+    field: str = "text",
+    split: str | None = None,
+    revision: str | None = None,
+    engine: str = "local",
     progress: Callable[[str], None] | None = None,
 ) -> tuple[EvalResults, dict[str, Path]]:
-    """`toksmith eval` as one call: read the corpora, evaluate, write results.json and report.html."""
-    from toksmith.corpus import read_corpus, read_parallel
+    """`toksmith eval` as one call: read the corpora, evaluate, write results.json and report.html.
 
-    main = read_corpus(list(corpus), errors=errors, newlines=newlines) if corpus else None
-    par = read_parallel(parallel, errors=errors, newlines=newlines) if parallel else None
-    res = evaluate(tokenizers, main, par, pivot, metrics, progress)
+    Corpora may be `hf:NAME[:CONFIG][@REVISION]` datasets (`split`, `field`); `revision` applies to
+    tokenizers given as Hub ids.
+    """
+    from toksmith.corpus import read_corpus, read_parallel
+    from toksmith.tokenizers import load_tokenizer
+
+    toks = [load_tokenizer(t, revision=revision) if isinstance(t, (str, Path)) else t for t in tokenizers]
+    main = read_corpus(list(corpus), errors=errors, newlines=newlines, field=field, split=split) if corpus else None
+    par = read_parallel(parallel, errors=errors, newlines=newlines, field=field, split=split) if parallel else None
+    res = evaluate(toks, main, par, pivot, metrics, progress, engine=engine)
     return res, write_results(res, out)

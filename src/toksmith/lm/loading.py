@@ -20,7 +20,7 @@ from toksmith.packaged import model_names
 from toksmith.tokenizers import Tokenizer, load_tokenizer
 from toksmith.vocab import Role
 
-__all__ = ["LM", "MODEL_SHORT_NAMES", "lm_from_model", "load_lm", "require_torch"]
+__all__ = ["LM", "MODEL_SHORT_NAMES", "lm_from_model", "load_lm", "load_lm_tokenizer", "require_torch"]
 
 #: The packaged short names that are language models (the one list lives in `toksmith.packaged`).
 MODEL_SHORT_NAMES = model_names()
@@ -148,6 +148,27 @@ def _quiet_gguf_bars() -> Iterator[None]:
         gguf_utils.tqdm = original
 
 
+def _model_tokenizer(spec: str | Path, name: str, where: Path, gguf: str | None) -> Tokenizer:
+    """The tokenizer of a resolved model spec (see `_resolve`)."""
+    try:
+        from_hub = gguf is None and name != where.name  # a snapshot directory is named by its commit
+        return load_tokenizer(str(spec) if str(spec) in MODEL_SHORT_NAMES else (where / gguf if gguf else where),
+                              name=name if from_hub else None)
+    except ToksmithError as e:
+        raise ModelLoadError(f"{spec}: its tokenizer could not be loaded: {e}") from e
+
+
+def load_lm_tokenizer(spec: str | Path, *, revision: str | None = None) -> tuple[str, Tokenizer, int, list[str]]:
+    """(name, tokenizer, the token a text is conditioned on, notes) of a model spec, without its weights.
+
+    What a driver needs to plan the scoring windows that workers holding the model run (`lm.sharded`).
+    """
+    name, where, gguf = _resolve(spec, revision)
+    tok = _model_tokenizer(spec, name, where, gguf)
+    bos, _, notes = _context_tokens(tok)
+    return name, tok, bos, notes
+
+
 def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = defaults.DTYPE, revision: str | None = None,
             trust_remote_code: bool = False) -> LM:
     """Load a causal LM and its tokenizer.
@@ -167,12 +188,7 @@ def load_lm(spec: str | Path, *, device: str | None = None, dtype: str = default
     name, where, gguf = _resolve(spec, revision)
     if gguf is not None and importlib.util.find_spec("gguf") is None:
         raise MissingDependencyError("gguf", "loading a .gguf model")
-    try:
-        from_hub = gguf is None and name != where.name  # a snapshot directory is named by its commit
-        tok = load_tokenizer(str(spec) if str(spec) in MODEL_SHORT_NAMES else (where / gguf if gguf else where),
-                             name=name if from_hub else None)
-    except ToksmithError as e:
-        raise ModelLoadError(f"{spec}: its tokenizer could not be loaded: {e}") from e
+    tok = _model_tokenizer(spec, name, where, gguf)
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 

@@ -37,6 +37,8 @@ def load_tokenizer(spec: str | Path, *, name: str | None = None, pattern: str | 
     if key in _CACHE:
         return _CACHE[key]
     tok = _load(str(spec), name=name, pattern=pattern, revision=revision)
+    # how to load it again elsewhere (a Ray worker), checked there against `fingerprint`
+    tok.load_args = {"spec": str(spec), "name": name, "pattern": pattern, "revision": revision}
     _CACHE[key] = tok
     return tok
 
