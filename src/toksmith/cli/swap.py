@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from toksmith import defaults
 from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console
 from toksmith.errors import ToksmithError
 
@@ -27,8 +28,8 @@ def transplant_cmd(
     = None,
     gguf: Annotated[bool, typer.Option("--gguf", help="Also write model.gguf into --out.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
-    window: Annotated[int, typer.Option(help="Evaluation window, tokens.")] = 1024,
-    stride: Annotated[int, typer.Option(help="Evaluation window step, tokens.")] = 512,
+    window: Annotated[int, typer.Option(help="Evaluation window, tokens.")] = defaults.WINDOW,
+    stride: Annotated[int, typer.Option(help="Evaluation window step, tokens.")] = defaults.STRIDE,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
     quiet: QuietOpt = False,
 ) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toksmith import defaults
 from toksmith.evaluate.bootstrap import MIN_UNITS, Ratio, bootstrap_ratios, percentile_cis
 from toksmith.lm.loading import LM
 from toksmith.lm.scoring import score_text
@@ -106,7 +107,7 @@ def _score(lm: LM, texts: dict[str, str], window: int, stride: int,
 
 
 def evaluate_transplant(original: LM, results: Sequence[TransplantResult], paths: Sequence[str | Path], *,
-                        window: int = 1024, stride: int = 512, max_bytes: int | None = None,
+                        window: int = defaults.WINDOW, stride: int = defaults.STRIDE, max_bytes: int | None = None,
                         progress: Callable[[str, int, int], None] | None = None) -> TransplantEval:
     """BPB of `original` and every transplanted model on the files, with paired-bootstrap CIs.
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toksmith import defaults
 from toksmith.transplant.api import METHODS, TransplantResult, transplant
 from toksmith.transplant.evaluation import TransplantEval, evaluate_transplant
 from toksmith.transplant.matching import TransplantError
@@ -33,8 +34,8 @@ def run_transplant(model: str | Path, tokenizer: str | Path, *, methods: Sequenc
                    donor: str | Path | None = None, out: str | Path | None = None,
                    eval_files: Sequence[str | Path] = (),
                    gguf: bool = False, force: bool = False, k: int | None = None, per_step: int = 1,
-                   window: int = 1024,
-                   stride: int = 512, max_bytes: int | None = None,
+                   window: int = defaults.WINDOW,
+                   stride: int = defaults.STRIDE, max_bytes: int | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> SwapReport:
     """Transplant `model` onto `tokenizer` by each method; save the first to `out`; evaluate on `eval_files`.
 
