@@ -7,14 +7,14 @@ shown as hex, with the character they belong to (decoding token by token would p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from toksmith.tokenizers.base import Tokenizer
 from toksmith.utf8 import utf8_chars
 from toksmith.vocab import TokenKind
 
-__all__ = ["Segment", "boundary_sample", "sample_token_bytes", "segment_tokens", "token_bytes"]
+__all__ = ["Segment", "boundary_sample", "segment_tokens", "token_bytes"]
 
 
 @dataclass(frozen=True)
@@ -113,37 +113,3 @@ def boundary_sample(
         ids = tok.encode(text)
         toks[tok.name] = {"ids": list(ids), "bytes": [b.hex() for b in token_bytes(tok, ids)]}
     return {"text": text, "lang": lang, "tokens": toks}
-
-
-def sample_token_bytes(entry: object) -> tuple[list[bytes], list[int] | None]:
-    """Token bytes (and ids, if given) from one tokenizer's entry in a sample's `tokens` mapping.
-
-    Accepts `{"bytes": [hex...], "ids": [...]}` (what `boundary_sample` writes), a list of such
-    `{"bytes": hex, "id": n}` items, a list of token strings (taken as UTF-8 text), or a list of byte lists.
-    """
-    if isinstance(entry, Mapping):
-        raw = entry.get("bytes") or entry.get("tokens") or []
-        ids = entry.get("ids")
-        return [_one(x, hex_str=True) for x in raw], (list(ids) if ids is not None else None)
-    if isinstance(entry, Sequence) and not isinstance(entry, (str, bytes)):
-        if entry and all(isinstance(x, Mapping) for x in entry):
-            data = [_one(x.get("bytes", x.get("text", "")), hex_str=True) for x in entry]  # type: ignore[union-attr]
-            ids2 = [x.get("id") for x in entry]  # type: ignore[union-attr]
-            return data, (ids2 if all(isinstance(i, int) for i in ids2) else None)
-        return [_one(x, hex_str=False) for x in entry], None
-    return [], None
-
-
-def _one(x: object, *, hex_str: bool) -> bytes:
-    if isinstance(x, bytes):
-        return x
-    if isinstance(x, str):
-        if hex_str:
-            try:
-                return bytes.fromhex(x)
-            except ValueError:
-                return x.encode("utf-8")
-        return x.encode("utf-8")
-    if isinstance(x, Sequence):
-        return bytes(int(b) & 0xFF for b in x)
-    return str(x).encode("utf-8")
