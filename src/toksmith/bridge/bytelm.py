@@ -101,6 +101,7 @@ class ByteLM:
         self.sorted_bytes = [v.tokens[i] for i in self.order.tolist()]
         self.max_len = max(len(b) for b in self.sorted_bytes)
         self.tail_mass = tail_mass
+        self._none = np.zeros(0, dtype=np.int64)
         self.eos = lm.eos_id
 
     @property
@@ -144,20 +145,25 @@ class ByteLM:
         return lo, hi
 
     def mask_for(self, last: int | None, pre: bytes, logp: np.ndarray) -> np.ndarray:
-        """Shape (V,) bool: tokens t such that anchor + t can start a canonical tokenization."""
+        """Shape (V,) bool: tokens t such that anchor + t can start a canonical tokenization.
+
+        Whole-character pairs come from the structural test in one mask; the tokens it does not decide
+        (ending inside a character, byte fallback) are checked through the encoder for the most probable
+        ones until the unchecked hold at most `tail_mass` of the anchor's mass.
+        """
         start = self.canon.start_mask()
         if last is None:
             return start
-        if self.tail_mass > 0:
-            ids = np.flatnonzero(self.canon.is_text)
+        ok, known = self.canon.pair_mask(last, pre, self._none)
+        ids = np.flatnonzero(self.canon.is_text & ~known)
+        if len(ids) and self.tail_mass > 0:
             p = np.exp(logp[ids])
             order = np.argsort(-p, kind="stable")
             tail = np.cumsum(p[order][::-1])[::-1]
-            keep = int(np.searchsorted(-tail, -self.tail_mass * max(tail[0], 1e-300), side="left"))
-            cand = ids[order[: max(keep, 1)]]
-        else:
-            cand = None
-        ok, known = self.canon.pair_mask(last, pre, cand)
+            keep = int(np.searchsorted(-tail, -self.tail_mass * max(float(np.exp(logp).sum()), 1e-300), side="left"))
+            ids = ids[order[:keep]]
+        if len(ids):
+            ok, known = self.canon.pair_mask(last, pre, ids)
         return np.where(known, ok, start)
 
     def new_anchor(self, node: int, end: int, logmass: float, logp: np.ndarray, last: int | None,
