@@ -51,3 +51,14 @@ def test_generate_greedy_is_deterministic(model_dirs):
     r2 = CliRunner().invoke(app, args)
     assert r1.exit_code == 0, r1.output
     assert json.loads(r1.output)["output_bytes_hex"] == json.loads(r2.output)["output_bytes_hex"]
+
+
+def test_score_byte_level_scores_whole_files(model_dirs, tmp_path):
+    (a, _), corpus = model_dirs
+    out = tmp_path / "score.json"
+    r = CliRunner().invoke(app, ["score", str(a), "--byte-level", "--corpus", str(corpus), "--out", str(out),
+                                 "--quiet"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert [row["level"] for row in rows] == ["token", "byte"]
+    assert rows[1]["bytes"] == corpus.stat().st_size
