@@ -34,6 +34,7 @@ def main() -> None:
     import torch
 
     from toksmith.bridge import ByteLM, score_bytes
+    from toksmith.bridge.generate import generate_bytes
     from toksmith.io import atomic_write_text
     from toksmith.lm import load_lm, score_text
 
@@ -42,6 +43,7 @@ def main() -> None:
     ap.add_argument("--bytes", type=int, default=100)
     ap.add_argument("--tail-mass", type=float, default=1e-6)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--gen-bytes", type=int, default=24, help="greedy generation length after the text's start")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 avoids oversubscription on a "
                     "shared machine)")
     args = ap.parse_args()
@@ -71,11 +73,16 @@ def main() -> None:
             torch.cuda.synchronize()
         tok_s = time.perf_counter() - t0
         norms = sc.normalisers
+        prompt = text[: len(text) // 2].decode("utf-8", "ignore").encode("utf-8")
+        t0 = time.perf_counter()
+        gen = generate_bytes(blm, prompt, max_bytes=args.gen_bytes, stop_at_end=False)
+        gen_s = time.perf_counter() - t0
         rows.append({
             "model": name, "device": lm.device, "bytes": len(text), "tokens": ntok, "tail_mass": args.tail_mass,
             "bytelm_seconds": byte_s, "bytelm_bytes_per_second": len(text) / byte_s,
             "forwards_per_byte": sc.forwards / len(text), "bytelm_bpb": sc.bits_per_byte,
             "canonicality_ms_per_byte": canon_s[0] * 1e3 / len(text),
+            "generated": gen.decode("utf-8", "replace"), "generation_bytes_per_second": len(gen) / gen_s,
             "token_level_seconds": tok_s, "token_level_bytes_per_second": len(text) / tok_s,
             "token_level_bpb": bits / len(text), "slowdown_vs_token_level": byte_s / tok_s,
             "noncanonical_mass_mean": 1 - sum(norms) / len(norms), "noncanonical_mass_max": 1 - min(norms),
@@ -86,11 +93,13 @@ def main() -> None:
     (HERE / "out").mkdir(exist_ok=True)
     atomic_write_text(HERE / "out" / "bytelm_speed.json", json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     print(f"{'model':10} {'device':6} {'bytes':>5} {'fwd/B':>6} {'ByteLM B/s':>10} {'token B/s':>10} "
-          f"{'slowdown':>8} {'canon ms/B':>10} {'BPB byte':>8} {'BPB tok':>8} {'noncanon mean':>13} {'max':>8}")
+          f"{'slowdown':>8} {'canon ms/B':>10} {'gen B/s':>7} {'BPB byte':>8} {'BPB tok':>8} "
+          f"{'noncanon mean':>13} {'max':>8}")
     for r in rows:
         print(f"{r['model']:10} {r['device']:6} {r['bytes']:5d} {r['forwards_per_byte']:6.3f} "
               f"{r['bytelm_bytes_per_second']:10.3f} {r['token_level_bytes_per_second']:10.1f} "
               f"{r['slowdown_vs_token_level']:7.0f}x {r['canonicality_ms_per_byte']:10.2f} "
+              f"{r['generation_bytes_per_second']:7.2f} "
               f"{r['bytelm_bpb']:8.4f} {r['token_level_bpb']:8.4f} "
               f"{r['noncanonical_mass_mean']:13.2e} {r['noncanonical_mass_max']:8.2e}")
 
