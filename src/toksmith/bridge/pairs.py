@@ -36,7 +36,7 @@ __all__ = ["BPEPairs", "bpe_definition", "bpe_pairs", "run_bpe"]
 #: rank of a base symbol (a byte or a character): built before every merge.
 BASE = -1
 #: bump when the derivation changes (cached entries then miss)
-_VERSION = 3
+_VERSION = 4
 _INF = np.int64(1) << 40
 
 
@@ -52,7 +52,10 @@ def bpe_definition(tok: Tokenizer) -> tuple[dict[tuple[int, int], tuple[int, int
     enc = getattr(tok, "_enc", None)
     merges: dict[tuple[int, int], tuple[int, int]] = {}
     if backend is not None:
-        model = json.loads(backend.to_str()).get("model") or {}
+        full = json.loads(backend.to_str())
+        model = full.get("model") or {}
+        if not _plain_normalizer(full.get("normalizer")) or tok.adds_space_prefix:
+            return None  # the encoder would not run BPE on the text's own characters
         if model.get("type") != "BPE" or model.get("ignore_merges") or model.get("continuing_subword_prefix") \
                 or model.get("end_of_word_suffix") or model.get("dropout"):
             return None
@@ -108,6 +111,15 @@ def bpe_definition(tok: Tokenizer) -> tuple[dict[tuple[int, int], tuple[int, int
             return [byte_id[x] for x in data]
         return merges, initial
     return None
+
+
+def _plain_normalizer(norm: dict | None) -> bool:
+    """True for no normalizer or only SentencePiece's space -> `▁` replacement (text kept as is)."""
+    if norm is None:
+        return True
+    if norm.get("type") == "Sequence":
+        return all(_plain_normalizer(n) for n in norm.get("normalizers", []))
+    return norm.get("type") == "Replace" and norm.get("pattern") == {"String": " "} and norm.get("content") == "\u2581"
 
 
 def run_bpe(symbols: Sequence[int], merges: dict[tuple[int, int], tuple[int, int]]
