@@ -80,9 +80,11 @@ class ByteLM:
 
     Args:
         lm: a loaded `LM` (model + tokenizer).
-        tail_mass: canonicality is checked token by token for the most probable next tokens until
-            the unchecked ones hold at most this share of an anchor's mass (0 = check every token);
-            the rest use the single-token rule. Bounds the relative error of every mass.
+        tail_mass: whole-character pairs of BPE tokens are decided exactly by the structural test;
+            the tokens it leaves undecided (ending inside a character, byte fallback) are checked
+            through the encoder, most probable first, until the unchecked ones hold at most this
+            share of an anchor's mass (0 = check every token); the rest use the single-token rule.
+            Bounds the relative error of every mass.
 
     >>> blm = ByteLM(load_lm("smollm2"))                      # doctest: +SKIP
     >>> blm.next_byte_logprobs(b"Hello wor").argmax()         # doctest: +SKIP
