@@ -193,6 +193,8 @@ class BPEPairs:
         self.rank = arrays["rank"]
         #: tokens whose derivation holds a merge that outranks one of its parts: decide them with the encoder
         self.irregular = arrays["irregular"]
+        #: (merges, initial symbols), loaded on first need by the rare pre-token cases
+        self.definition: tuple | None = None
         ml, self.m_right, self.m_rank = arrays["m_left"], arrays["m_right"], arrays["m_rank"]
         self.m_start = np.searchsorted(ml, np.arange(self.n + 1))
         # depth-first order of the tree parent(b) = left(b), children by ascending rank

@@ -173,6 +173,8 @@ class PretokenPairs:
     @property
     def bpe_def(self) -> tuple:
         """(merges, initial symbols) of the tokenizer, loaded on first need (the rare cases only)."""
-        if self._def is None:
-            self._def = bpe_definition(self.tok)
+        if self._def is None:  # shared by every PretokenPairs over the same derivations
+            if getattr(self.bpe, "definition", None) is None:
+                self.bpe.definition = bpe_definition(self.tok)
+            self._def = self.bpe.definition
         return self._def
