@@ -38,7 +38,7 @@ def test_shards_cut_every_document_once(shared_data):
 
 
 def test_ray_eval_equals_local_on_many_shards(local_ray, smollm2, gemma3, shared_data, tmp_path):
-    langs = sorted(p.stem for p in (shared_data / "udhr").glob("*.txt"))[::8]
+    langs = sorted({p.stem for p in (shared_data / "udhr").glob("*.txt")} - {"eng"})[::8] + ["eng"]
     par = read_parallel(shared_data / "udhr", languages=langs)
     kw = {"data_dir": tmp_path, "shard_bytes": 60_000, "metrics": None}
     local = evaluate([smollm2, gemma3], None, par, "eng", **kw).to_dict()
