@@ -26,7 +26,8 @@ __all__ = ["DEFAULTS", "METHODS", "DecodeResult", "DecodeStats", "generate", "re
 METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
 #: The one place the defaults live (the CLI and benchmark read them).
-DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1}
+DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
+                            "adaptive": True, "min_gain": 0.5, "probe": 4, "long_match": 4}
 
 
 @dataclass
@@ -109,7 +110,8 @@ def _eos_ids(lm: LM, eos: Iterable[int] | None) -> set[int]:
 def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method: str = "greedy",
              tree: str | Template | Sequence[int] | None = None, adjacency: AdjacencyMatrix | None = None,
              suffix_len: int | None = None, corpus: Iterable[Sequence[int]] = (), min_match: int | None = None,
-             eos_ids: Iterable[int] | None = None, add_bos: bool = True) -> DecodeResult:
+             eos_ids: Iterable[int] | None = None, add_bos: bool = True,
+             adaptive: bool | None = None) -> DecodeResult:
     """Greedy-decode up to `max_new_tokens` after `prompt`, optionally with lossless drafts.
 
     Args:
@@ -123,6 +125,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         suffix_len: longest suffix chain drafted per step (default DEFAULTS["suffix_len"]).
         corpus: token sequences the suffix drafter may also match (besides the context).
         eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
+        adaptive: while the running mean of accepted draft tokens per step is below
+            DEFAULTS["min_gain"], draft only every DEFAULTS["probe"]-th step or from a suffix match of at
+            least DEFAULTS["long_match"] tokens (default on: a tree forward costs more than a greedy one on
+            a CPU). Never changes the output, only the cost.
     Returns:
         DecodeResult with the new token ids (ending with the EOS if one was emitted), their text and
         DecodeStats. The ids equal plain greedy decoding's (see `toksmith.decoding.verify` on ties).
@@ -145,6 +151,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         raise OptionError(f"the tree uses successor rank {template.max_rank - 1} but M keeps only {k}")
     if adjacency is not None and adjacency.vocab_size != lm.vocab_size:
         raise OptionError(f"the adjacency matrix has {adjacency.vocab_size} rows; the model {lm.vocab_size}")
+    adaptive = DEFAULTS["adaptive"] if adaptive is None else bool(adaptive)
     ids = _prompt_ids(lm, prompt, add_bos)
     eos = _eos_ids(lm, eos_ids)
     m = adjacency if adjacency is not None or not use_m else AdjacencyMatrix(lm.vocab_size, k, model=lm.name)
@@ -159,15 +166,22 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         m.update(prompt_toks, succ)
     out = [first]
     acc_suffix = acc_recycle = drafted = nodes = steps = fed = 0
+    gain = 1.0  # running mean of accepted draft tokens per step (optimistic start)
     while out[-1] not in eos and len(out) < max_new_tokens:
+        # On a CPU a tree forward costs more than a one-token one; while drafts keep failing, draft only
+        # every PROBE-th step (or from a long suffix match) so a bad stretch costs about what greedy does.
+        full = not adaptive or gain >= DEFAULTS["min_gain"] or steps % DEFAULTS["probe"] == 0
         chain: Sequence[int] = ()
         if drafter is not None:
             drafter.extend(out[fed:])
             fed = len(out)
             hit = drafter.match(suffix_len)
-            chain = hit.draft if hit is not None else ()
-        draft: DraftTree = build_draft(out[-1], template=template, adjacency=m, chain=chain)
+            if hit is not None and (full or hit.length >= DEFAULTS["long_match"]):
+                chain = hit.draft
+        draft: DraftTree = build_draft(out[-1], template=template if full else None, adjacency=m, chain=chain)
         path, emitted, succ = ver.verify(draft)
+        if len(draft) > 1:
+            gain = 0.7 * gain + 0.3 * (len(path) - 1)
         if m is not None and succ is not None:
             m.update(draft.tokens, succ)
         steps += 1
