@@ -12,7 +12,7 @@ from toksmith.corpus import Document as Document
 from toksmith.corpus import read_corpus as read_corpus
 from toksmith.corpus import read_parallel as read_parallel
 from toksmith.decoding import AdjacencyMatrix as AdjacencyMatrix
-from toksmith.decoding import generate as generate_tokens
+from toksmith.decoding import generate as generate_tokens  # noqa: F401  (public: token-level, beside generate_bytes)
 from toksmith.errors import CorpusError as CorpusError
 from toksmith.errors import MissingDependencyError as MissingDependencyError
 from toksmith.errors import ModelLoadError as ModelLoadError

@@ -186,8 +186,8 @@ class GenerateResult:
 
 def run_generate(
     spec: str, prompt: str, *, max_bytes: int = 64, temperature: float = 0.0, seed: int = 0,
-    mode: str = "mixture", weights: Sequence[float] | None = None, device: str | None = None,
-    dtype: str = "float32", on_byte: Callable[[int], None] | None = None,
+    mode: str = defaults.ENSEMBLE_MODE, weights: Sequence[float] | None = None, device: str | None = None,
+    dtype: str = defaults.DTYPE, on_byte: Callable[[int], None] | None = None,
 ) -> GenerateResult:
     """Byte-level generation after `prompt` (which may end inside a word or token)."""
     from toksmith.bridge.bytelm import ByteLM

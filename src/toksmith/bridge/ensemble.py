@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from toksmith import defaults
 from toksmith.bridge.bytelm import ByteDistribution, ByteLM, ByteState
 from toksmith.errors import OptionError
 
@@ -23,7 +24,7 @@ def _lse(a: np.ndarray, axis: int = 0) -> np.ndarray:
 
 def ensemble_weights(n: int, weights: Sequence[float] | None, mode: str) -> np.ndarray:
     """Normalised weights (uniform by default); bad values are an `OptionError`."""
-    if mode not in ("mixture", "product"):
+    if mode not in defaults.ENSEMBLE_MODES:
         raise OptionError(f"ensemble mode must be 'mixture' or 'product', not '{mode}'")
     w = np.asarray(weights if weights is not None else [1.0] * n, dtype=np.float64)
     if len(w) != n or (w < 0).any() or w.sum() <= 0:
@@ -56,7 +57,7 @@ class ByteEnsemble:
 
     members: Sequence[ByteLM]
     weights: Sequence[float] | None = None
-    mode: str = "mixture"
+    mode: str = defaults.ENSEMBLE_MODE
 
     def __post_init__(self) -> None:
         self.w = ensemble_weights(len(self.members), self.weights, self.mode)

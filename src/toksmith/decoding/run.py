@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from toksmith import defaults
 from toksmith.decoding.adjacency import AdjacencyMatrix
 from toksmith.decoding.api import METHODS, DecodeResult, generate
 from toksmith.errors import OptionError
@@ -44,7 +45,7 @@ class SpeculateResult:
 def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, compare: bool = False,
               tree: str | Sequence[int] | None = None, suffix_len: int | None = None,
               adjacency: str | Path | None = None, save_adjacency: str | Path | None = None,
-              device: str | None = None, dtype: str = "float32") -> SpeculateResult:
+              device: str | None = None, dtype: str = defaults.DTYPE) -> SpeculateResult:
     """Load `model`, decode `prompt` with `method` and, if `compare`, with plain greedy too.
 
     `adjacency` hot-starts M from a file written earlier with `save_adjacency` (same model).

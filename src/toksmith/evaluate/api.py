@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from toksmith import defaults
 from toksmith.corpus import Document, crlf_warning
 from toksmith.evaluate.bootstrap import (
     MAX_BLOCKS,
@@ -152,7 +153,7 @@ def evaluate(
     tokenizers: Sequence[Tokenizer | str],
     corpus: Iterable[Document] | None = None,
     parallel: Mapping[str, Iterable[Document]] | None = None,
-    pivot: str = "eng",
+    pivot: str = defaults.PIVOT,
     metrics: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
     *,
@@ -400,7 +401,7 @@ def run_eval(
     *,
     corpus: Sequence[str] | None = None,
     parallel: str | Path | None = None,
-    pivot: str = "eng",
+    pivot: str = defaults.PIVOT,
     out: str | Path = "out/eval",
     metrics: Iterable[str] | None = None,
     errors: str = "strict",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from toksmith import defaults
 from toksmith.errors import TrainingError
 from toksmith.train.counting import MAX_THREADS, TrainProgress, _CountResult, _Silent, count_pretokens
 from toksmith.train.counting import native_bpe as _native
@@ -66,10 +67,10 @@ def train_bpe(
     regex_pattern: str | None = None,
     numbers: str | None = None,
     superbpe_transition: int | None = None,
-    max_words_per_token: int = 4,
+    max_words_per_token: int = defaults.MAX_WORDS_PER_TOKEN,
     forbidden_substrings: Sequence[str] = (),
     max_token_chars: int | None = None,
-    min_frequency: int = 2,
+    min_frequency: int = defaults.MIN_FREQUENCY,
     special_tokens: Sequence[str] = DEFAULT_SPECIALS,
     extend: str | Path | None = None,
     threads: int | None = None,
