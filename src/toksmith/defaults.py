@@ -17,6 +17,10 @@ STRIDE = 512
 DTYPE = "float32"
 DTYPES = ("float32", "bfloat16", "float16")
 
+#: Bytes per file scored byte by byte (ensembles a+b, --byte-level) unless asked for more: the exact
+#: bridge still runs about one forward pass per byte, hours for a 20 KB file on a CPU.
+BYTE_LEVEL_MAX_BYTES = 2000
+
 #: How a byte-level ensemble combines its members: "mixture" or "product".
 ENSEMBLE_MODE = "mixture"
 ENSEMBLE_MODES = ("mixture", "product")

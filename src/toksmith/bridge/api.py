@@ -75,7 +75,7 @@ def _token_row(name: str, fs: FileScore) -> dict:
 def run_score(
     specs: Sequence[str], corpus: Sequence[str | Path], *, window: int = defaults.WINDOW,
     stride: int = defaults.STRIDE, max_bytes: int | None = None, byte_level: bool = False,
-    byte_max_bytes: int | None = None, mode: str = defaults.ENSEMBLE_MODE,
+    byte_max_bytes: int | None = defaults.BYTE_LEVEL_MAX_BYTES, mode: str = defaults.ENSEMBLE_MODE,
     weights: Sequence[float] | None = None, device: str | None = None, dtype: str = defaults.DTYPE,
     progress: Callable[[str, int, int], None] | None = None, engine: str = "local",
 ) -> ScoreReport:
@@ -91,7 +91,8 @@ def run_score(
         window, stride: sliding window for token-level scoring, in tokens.
         max_bytes: score only the first bytes of each file (every level).
         byte_level: also score single models byte by byte.
-        byte_max_bytes: bytes per file scored byte by byte (None: the whole file).
+        byte_max_bytes: bytes per file scored byte by byte (default `defaults.BYTE_LEVEL_MAX_BYTES`; None: the
+            whole file, about one forward pass per byte).
         progress: called as progress(label, done, total).
         engine: "local", or "ray": token-level windows of single models are spread over Ray workers
             (one GPU each when the cluster has GPUs; see `lm.sharded`), BPB equal to local within
