@@ -83,9 +83,14 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="time tree shapes instead (prompts outside the subset)")
     ap.add_argument("--sweep-prompts", type=int, default=4)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--warmup", type=int, default=2, help="prompts decoded before timing (outside the subset)")
     args = ap.parse_args()
 
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from transformers import AutoTokenizer
 
     from toksmith import load_lm
@@ -117,7 +122,7 @@ def main() -> None:
                      adjacency=adjacency, eos_ids=eos)
         return r.ids, r.stats.seconds, r.stats
 
-    warm = stratified(questions, 1, skip=9)[:2]
+    warm = stratified(questions, 1, skip=9)[: args.warmup]
     warm_m = {m: AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name) for m in ("recycle", "hybrid")}
     for q in warm:
         ids = chat_ids(hf_tok, q["turns"][0])
