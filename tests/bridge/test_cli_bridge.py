@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe, tiny_gemma3, tiny_llama
+from tests.bridge.tiny import saved_tiny_models
 from typer.testing import CliRunner
 
 from toksmith.cli import app
@@ -15,14 +14,7 @@ from toksmith.cli import app
 @pytest.fixture(scope="module")
 def model_dirs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("models")
-    dirs = []
-    for name, build, tok_fn in (("tiny-bl", tiny_llama, byte_level_bpe), ("tiny-sp", tiny_gemma3, sentencepiece_bpe)):
-        tok = tok_fn(tmp)
-        lm = build(tok)
-        d = tmp / name
-        lm.model.save_pretrained(d)
-        shutil.copy(tok.source, d / "tokenizer.json")
-        dirs.append(d)
+    dirs = saved_tiny_models(tmp)
     corpus = tmp / "c.txt"
     corpus.write_text("ab ab aab ba\nabba é\n", encoding="utf-8")
     return dirs, corpus

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import gc
-import shutil
 
 import numpy as np
 import pytest
-from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe, tiny_gemma3, tiny_llama
+from tests.bridge.tiny import saved_tiny_models
 
 from toksmith.bridge import ByteEnsemble, ByteLM
 from toksmith.bridge.api import run_score
@@ -20,14 +19,7 @@ TEXT = "ab ab aab ba\nabba é ab's\n"
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("score-path")
-    dirs = []
-    for name, build, tok_fn in (("tiny-bl", tiny_llama, byte_level_bpe), ("tiny-sp", tiny_gemma3, sentencepiece_bpe)):
-        tok = tok_fn(tmp)
-        lm = build(tok)
-        d = tmp / name
-        lm.model.save_pretrained(d)
-        shutil.copy(tok.source, d / "tokenizer.json")
-        dirs.append(str(d))
+    dirs = [str(d) for d in saved_tiny_models(tmp)]
     corpus = tmp / "c.txt"
     corpus.write_text(TEXT, encoding="utf-8")
     return dirs, corpus

@@ -74,3 +74,17 @@ def tiny_gemma3(tok, seed: int = 0):
                            layer_types=["sliding_attention", "full_attention"], initializer_range=0.3,
                            max_position_embeddings=128)
     return lm_from_model(Gemma3ForCausalLM(cfg).eval(), tok, name="tiny-gemma3")
+
+
+def saved_tiny_models(tmp: Path) -> list[Path]:
+    """The two tiny models (byte-level BPE on a Llama, SentencePiece-style on a Gemma 3) saved as HF dirs."""
+    import shutil
+
+    dirs = []
+    for name, build, tok_fn in (("tiny-bl", tiny_llama, byte_level_bpe), ("tiny-sp", tiny_gemma3, sentencepiece_bpe)):
+        tok = tok_fn(tmp)
+        d = tmp / name
+        build(tok).model.save_pretrained(d)
+        shutil.copy(tok.source, d / "tokenizer.json")
+        dirs.append(d)
+    return dirs
