@@ -35,14 +35,7 @@ def compression(v: ReportView, colors: Mapping[str, str], top_n: int) -> str:
     order = sorted(langs, key=lambda lang: (mean[lang] if mean[lang] is not None else math.inf, lang))
 
     def chart(rows: list[str], title: str) -> str:
-        def col(t: str, i: int) -> list[float | None]:
-            out: list[float | None] = []
-            for r in rows:
-                x, ci = per[t].get(r, (None, None))
-                out.append(x if i == 0 else (ci[i - 1] if ci else None))
-            return out
-
-        series = [Series(t, col(t, 0), col(t, 1), col(t, 2), colors[t]) for t in per]
+        series = [Series(t, *_columns(per[t], rows), colors[t]) for t in per]
         return dot_plot(
             rows, series, title=title, unit="bytes/token (higher = more text per token)", zero=True
         )
@@ -66,6 +59,19 @@ def compression(v: ReportView, colors: Mapping[str, str], top_n: int) -> str:
     )
 
 
+def _columns(values: Mapping[str, tuple], rows: list[str]) -> tuple[list, list, list]:
+    """(value, low, high) per row of one tokenizer's {row: (value, (low, high) | None)}; None where absent."""
+    x: list[float | None] = []
+    lo: list[float | None] = []
+    hi: list[float | None] = []
+    for r in rows:
+        v, ci = values.get(r, (None, None))
+        x.append(v)
+        lo.append(ci[0] if ci else None)
+        hi.append(ci[1] if ci else None)
+    return x, lo, hi
+
+
 def premium(v: ReportView, colors: Mapping[str, str], top_n: int) -> str:
     per = {t: {k: x for k, x in p.premium.items() if k not in p.flagged} for t, p in v.parallel.items()}
     per = {t: d for t, d in per.items() if d}
@@ -78,19 +84,10 @@ def premium(v: ReportView, colors: Mapping[str, str], top_n: int) -> str:
     order = sorted(langs, key=lambda lang: (-(mean[lang] if mean[lang] is not None else -math.inf), lang))
 
     def chart(rows: list[str], title: str) -> str:
-        def col(t: str, i: int) -> list[float | None]:
-            out: list[float | None] = []
-            for r in rows:
-                x, ci = per[t].get(r, (None, None))
-                out.append(x if i == 0 else (ci[i - 1] if ci else None))
-            return out
-
         series = [
             Series(
                 t,
-                col(t, 0),
-                col(t, 1),
-                col(t, 2),
+                *_columns(per[t], rows),
                 colors[t],
                 ["flagged (unknown tokens)" if r in flagged[t] else None for r in rows],
             )

@@ -137,6 +137,20 @@ def count_pretokens(
     return res
 
 
+def _tick(text: str, seen: int, distinct: int, samples: list[tuple[int, int]], sample_bytes: int,
+          progress: TrainProgress, what: str, total: int | None) -> int:
+    """Count one document's UTF-8 bytes (progress, and the Heaps'-law samples at half and all of
+    `sample_bytes`); returns the bytes seen so far."""
+    size = len(text.encode("utf-8"))
+    seen += size
+    progress.advance(size)
+    if len(samples) < 2 and seen >= sample_bytes * (len(samples) + 1) // 2:
+        samples.append((seen, distinct))
+        if len(samples) == 2:
+            _estimate_note(progress, what, samples, total)
+    return seen
+
+
 def _estimate_note(progress: TrainProgress, what: str, samples: list[tuple[int, int]], total: int | None) -> None:
     (b1, d1), (b2, d2) = samples[0], samples[-1]
     if total and total > b2 * 1.5:
@@ -284,13 +298,7 @@ def _count_python(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokeni
         counts: Counter[str] = Counter()
         for text in _texts(corpus):
             counts.update(pretok.split(text))
-            size = len(text.encode("utf-8"))
-            seen += size
-            progress.advance(size)
-            if len(samples) < 2 and seen >= sample_bytes * (len(samples) + 1) // 2:
-                samples.append((seen, len(counts)))
-                if len(samples) == 2:
-                    _estimate_note(progress, what, samples, total_bytes)
+            seen = _tick(text, seen, len(counts), samples, sample_bytes, progress, what, total_bytes)
         words = [k.encode("utf-8") for k in counts]
         return _CountResult(words=words, counts=list(counts.values()), distinct=len(words), bytes_seen=seen)
     piece_ids: dict[str, int] = {}
@@ -298,13 +306,7 @@ def _count_python(corpus: Iterable[Any], pretok: Pretokenizer, stage1: Pretokeni
     for text in _texts(corpus):
         for chunk in pretok.split(text):
             chunks[tuple(piece_ids.setdefault(p, len(piece_ids)) for p in stage1.split(chunk))] += 1
-        size = len(text.encode("utf-8"))
-        seen += size
-        progress.advance(size)
-        if len(samples) < 2 and seen >= sample_bytes * (len(samples) + 1) // 2:
-            samples.append((seen, len(chunks)))
-            if len(samples) == 2:
-                _estimate_note(progress, what, samples, total_bytes)
+        seen = _tick(text, seen, len(chunks), samples, sample_bytes, progress, what, total_bytes)
     pieces = [p.encode("utf-8") for p in piece_ids]
     words = [b"".join(pieces[i] for i in ch) for ch in chunks]
     return _CountResult(words=words, counts=list(chunks.values()), distinct=len(words), bytes_seen=seen)
