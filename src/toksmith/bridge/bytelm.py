@@ -21,15 +21,20 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from toksmith import defaults
 from toksmith.bridge.canonical import Canonicality, _pending_char
 from toksmith.bridge.tree import TokenTree
 from toksmith.errors import VocabMismatchError
 from toksmith.lm.loading import LM
+
+if TYPE_CHECKING:
+    from toksmith.bridge.generate import ByteScore
 
 __all__ = ["EOT", "ByteDistribution", "ByteLM", "ByteState"]
 
@@ -131,6 +136,22 @@ class ByteLM:
             st.advance(b)
         return st
 
+    def score(self, text: bytes, *, prompt: bytes = b"", window: int = defaults.WINDOW,
+              stride: int = defaults.STRIDE, with_end: bool = False, keep_distributions: bool = False,
+              progress: Callable[[int], None] | None = None, chunk: int | None = None) -> ByteScore:
+        """Per-byte log-probabilities of a known `text` after `prompt`, in a few batched forwards.
+
+        The same numbers as advancing `start(prompt)` byte by byte (up to float rounding of the
+        differently batched forwards), but every anchor the text needs runs in large tree-attention
+        forwards; texts longer than `window` tokens slide windows like token-level scoring
+        (`bridge.batched`). `progress` is called with the bytes each window reports; `chunk` sets the
+        nodes per forward (default: sized by the vocabulary, `batched.CHUNK_BYTES`).
+        """
+        from toksmith.bridge.batched import score_text_bytes
+
+        return score_text_bytes(self, text, prompt=prompt, window=window, stride=stride, with_end=with_end,
+                                keep_distributions=keep_distributions, progress=progress, chunk=chunk)
+
     def next_byte_logprobs(self, prefix: bytes) -> np.ndarray:
         """Shape (257,) normalised log-probabilities of the next byte (index 256: end of text)."""
         return self.start(prefix).distribution().logprobs
@@ -151,13 +172,15 @@ class ByteLM:
 
         Whole-character pairs come from the structural test in one mask; the tokens it does not decide
         (ending inside a character, byte fallback) are checked through the encoder for the most probable
-        ones until the unchecked hold at most `tail_mass` of the anchor's mass.
+        ones until the unchecked hold at most `tail_mass` of the anchor's mass. A pure function of its
+        arguments: the same anchor gets the same mask whatever was scored before.
         """
         start = self.canon.start_mask()
         if last is None:
             return start
-        ok, known = self.canon.pair_mask(last, pre, self._none)
-        ids = np.flatnonzero(self.canon.is_text & ~known)
+        ok, _ = self.canon.pair_mask(last, pre, self._none)
+        use = self.canon.decided(last, pre).copy()
+        ids = np.flatnonzero(self.canon.is_text & ~use)
         if len(ids) and self.tail_mass > 0:
             p = np.exp(logp[ids])
             order = np.argsort(-p, kind="stable")
@@ -165,8 +188,11 @@ class ByteLM:
             keep = int(np.searchsorted(-tail, -self.tail_mass * max(float(np.exp(logp).sum()), 1e-300), side="left"))
             ids = ids[order[:keep]]
         if len(ids):
-            ok, known = self.canon.pair_mask(last, pre, ids)
-        return np.where(known, ok, start)
+            ok, _ = self.canon.pair_mask(last, pre, ids)
+            use[ids] = True
+        # only the structural decisions and this anchor's own checks count (never pairs checked earlier for
+        # another anchor), so the mask depends on (last, pre, logp) alone, not on what was scored before
+        return np.where(use, ok, start)
 
     def new_anchor(self, node: int, end: int, logmass: float, logp: np.ndarray, last: int | None,
                    pre: bytes, tokens: tuple[int, ...]) -> _Anchor:

@@ -210,6 +210,12 @@ class Canonicality:
             known[todo] = True
         return ok, known
 
+    def decided(self, a: int, pre: bytes) -> np.ndarray:
+        """Shape (V,) bool: the tokens whose pair with `a` the structural test decides (no encoder)."""
+        if self.fast is not None and not pre and self.fast.eligible[a]:
+            return self.fast.eligible
+        return np.zeros(self.n, dtype=bool)
+
     def is_canonical(self, ids: Sequence[int], *, complete: bool = True) -> bool:
         """Sequence-level check: encode(decode(ids)) == ids (complete) or pairwise (a prefix)."""
         if complete:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from toksmith import defaults
-from toksmith.bridge.bytelm import ByteDistribution, ByteLM, ByteState
+from toksmith.bridge.bytelm import EOT, ByteDistribution, ByteLM, ByteState
 from toksmith.errors import OptionError
+
+if TYPE_CHECKING:
+    from toksmith.bridge.generate import ByteScore
 
 __all__ = ["ByteEnsemble", "EnsembleState", "combine_logprobs"]
 
@@ -68,6 +72,31 @@ class ByteEnsemble:
 
     def start(self, prompt: bytes = b"") -> EnsembleState:
         return EnsembleState(self, [m.start(prompt) for m in self.members])
+
+    def score(self, text: bytes, *, prompt: bytes = b"", window: int = defaults.WINDOW,
+              stride: int = defaults.STRIDE, with_end: bool = False, keep_distributions: bool = False,
+              progress: Callable[[int], None] | None = None) -> ByteScore:
+        """Per-byte log-probabilities of a known text: each member's batched `ByteLM.score`, combined."""
+        from toksmith.bridge.generate import ByteScore
+
+        scs = [m.score(text, prompt=prompt, window=window, stride=stride, with_end=with_end,
+                       keep_distributions=True, progress=progress) for m in self.members]
+        out = ByteScore(model=self.name, bytes=len(text), logprobs=[], log_unnormalised=[], end_logprob=None,
+                        forwards=sum(s.forwards for s in scs), seconds=sum(s.seconds for s in scs))
+        rows = [np.stack([s.distributions for s in scs])] if text else []
+        if with_end:
+            rows.append(np.stack([s.end_distribution for s in scs])[:, None])
+        lp = combine_logprobs(np.concatenate(rows, axis=1), self.w, self.mode) if rows else np.zeros((0, 257))
+        got = lp[np.arange(len(text)), np.frombuffer(text, dtype=np.uint8)]
+        out.logprobs = got.tolist()
+        out.log_unnormalised = got.tolist() + ([float(lp[-1, EOT])] if with_end else [])
+        out.normalisers = np.mean([s.normalisers for s in scs], axis=0).tolist()
+        if with_end:
+            out.end_logprob = float(lp[-1, EOT])
+        if keep_distributions:
+            out.distributions = lp[: len(text)] if text else None
+            out.end_distribution = lp[-1] if with_end else None
+        return out
 
     def combine(self, dists: Sequence[ByteDistribution]) -> np.ndarray:
         """Shape (257,) normalised log-probabilities from the members' distributions."""

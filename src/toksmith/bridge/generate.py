@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from toksmith import defaults
 from toksmith.bridge.bytelm import EOT, ByteDistribution
 
 __all__ = ["ByteModel", "ByteScore", "generate_bytes", "score_bytes"]
@@ -44,6 +45,8 @@ class ByteScore:
     seconds: float = 0.0
     #: shape (bytes, 257) normalised log-probabilities of every position (kept on request: ensembles)
     distributions: np.ndarray | None = None
+    #: shape (257,) the distribution after the whole text (kept with `distributions` and `with_end`)
+    end_distribution: np.ndarray | None = None
 
     @property
     def bits_per_byte(self) -> float:
@@ -60,12 +63,21 @@ class ByteScore:
 
 
 def score_bytes(model: ByteModel, text: bytes, *, prompt: bytes = b"", with_end: bool = False,
-                progress: Callable[[int], None] | None = None, keep_distributions: bool = False) -> ByteScore:
+                progress: Callable[[int], None] | None = None, keep_distributions: bool = False,
+                incremental: bool = False, window: int = defaults.WINDOW,
+                stride: int = defaults.STRIDE) -> ByteScore:
     """Log-probability of every byte of `text` after `prompt` (and of end-of-text if `with_end`).
 
-    `keep_distributions` also keeps every position's 257 log-probabilities (for combining models that
-    were scored one at a time, see `ensemble.combine_scores`).
+    Models with a batched `score` (`ByteLM`, `ByteEnsemble`) use it: a few large tree-attention
+    forwards per window of `window` tokens sliding by `stride` (see `bridge.batched`).
+    `incremental=True` advances a state byte by byte instead (one forward per byte, no window: the
+    reference the batched path is tested against). `keep_distributions` also keeps every position's
+    257 log-probabilities (for combining models that were scored one at a time, see
+    `ensemble.combine_logprobs`).
     """
+    if not incremental and hasattr(model, "score"):
+        return model.score(text, prompt=prompt, window=window, stride=stride, with_end=with_end,
+                           keep_distributions=keep_distributions, progress=progress)
     t0 = time.perf_counter()
     st = model.start(prompt)
     f0 = st.forwards
@@ -81,15 +93,17 @@ def score_bytes(model: ByteModel, text: bytes, *, prompt: bytes = b"", with_end:
         st.advance(b)
         if progress:
             progress(1)
-    end = None
+    end = end_dist = None
     if with_end:
         d = st.distribution()
         end = float(d.logprobs[EOT])
+        end_dist = d.logprobs if keep_distributions else None
         uns.append(float(d.log_unnormalised[EOT]))
         norms.append(d.normaliser)
     return ByteScore(model=model.name, bytes=len(text), logprobs=lps, log_unnormalised=uns, end_logprob=end,
                      normalisers=norms, forwards=st.forwards - f0, seconds=time.perf_counter() - t0,
-                     distributions=np.stack(dists) if keep_distributions and dists else None)
+                     distributions=np.stack(dists) if keep_distributions and dists else None,
+                     end_distribution=end_dist)
 
 
 def generate_bytes(model: ByteModel, prompt: bytes, *, max_bytes: int = 64, temperature: float = 0.0,

@@ -85,8 +85,16 @@ class TokenTree:
         n_new = len(items)
         total = base + n_new
         allow = np.zeros((n_new, total), dtype=bool)
-        for i in range(n_new):
-            allow[i, self._ancestors(base + i)] = True
+        outside: dict[int, list[int]] = {}
+        for i, (parent, _) in enumerate(items):
+            if parent >= base:  # a node of this batch: its row, already built
+                allow[i] = allow[parent - base]
+            elif parent >= 0:
+                anc = outside.get(parent)
+                if anc is None:
+                    anc = outside[parent] = self._ancestors(parent)
+                allow[i, anc] = True
+            allow[i, base + i] = True
         depth = np.asarray(self.depths, dtype=np.int64)
         if int(depth[base:].max()) >= self.lm.max_context:
             raise ToksmithError(f"text is longer than the model's context ({self.lm.max_context} tokens)")

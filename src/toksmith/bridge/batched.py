@@ -1,0 +1,397 @@
+"""Exact byte-level scoring of a known text in a few large tree-attention forwards (`ByteLM.score`).
+
+`ByteState` advances byte by byte and runs one forward per byte. When the whole text is known in
+advance, every anchor it will ever need is known too, so the same quantities can be computed in
+three phases per window of text:
+
+A. structure (no forwards): replay `ByteState.advance` over the text. An anchor ending at byte j spawns
+   a child (anchor, t) at byte n for every token t whose bytes are exactly x[j:n] and whose pair with the
+   anchor can be canonical. This over-approximates the children `advance` creates: it cannot yet see
+   the model's probabilities (a zero mass) nor the `tail_mass` rule of `ByteLM.mask_for`, so it keeps
+   a pair when either the exact pair test or the single-token rule allows it.
+B. forwards: the candidate nodes form a token tree; they run in topological order, in chunks of a few
+   hundred, with tree attention over one KV cache (`TokenTree.extend`). Each node's log-probabilities
+   are reduced at once, with the same `mask_for` and cumulative sums as `ByteState`, to the few numbers
+   phase C needs (the cover mass of x[j:m] for every m the node reaches, the mass of tokens strictly
+   extending it, P(EOS)), then dropped. A child is real only when its parent is real and the parent's
+   mass on the child's token is positive, exactly the condition under which `advance` creates it;
+   candidates that are not real are skipped (not forwarded) and contribute nothing.
+C. numpy: per byte position n, log P(x[n] | x[:n]) = logsumexp over anchors of (anchor mass + log of
+   the mass of tokens extending x[j:n+1]) minus the log of the same sum over all 256 next bytes plus the
+   end-of-text term, term for term what `ByteState.distribution` sums.
+
+Long texts slide a window with the policy of token-level scoring (`lm.scoring.score_text`, the same
+`window` and `stride` in tokens): the text is encoded canonically, windows of `window` tokens move by
+`stride` tokens, and each token is scored by exactly one window, with at least `window - stride`
+tokens of context. Here each window restarts from BOS over the bytes of its context tokens (moved back
+to a UTF-8 character boundary when a token boundary falls inside a character) and reports the bytes of
+the tokens it scores, so windows cut the text at token boundaries of its canonical encoding. A text
+that fits one window is scored exactly as `ByteState` from BOS would score it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from toksmith import defaults
+from toksmith.bridge.tree import TokenTree
+from toksmith.errors import OptionError
+from toksmith.utf8 import pending_char
+
+if TYPE_CHECKING:
+    from toksmith.bridge.bytelm import ByteLM
+    from toksmith.bridge.generate import ByteScore
+
+__all__ = ["ByteWindow", "byte_windows", "score_text_bytes"]
+
+#: float64 log-probabilities held at once per forward chunk (nodes per chunk = this / (8 V)).
+CHUNK_BYTES = 192 * 2**20
+#: deepest byte position of the column table used for full next-byte distributions.
+_MAX_COLUMNS = 32
+
+
+@dataclass(frozen=True)
+class ByteWindow:
+    """One window of the text: restarts from BOS at `context`, reports the bytes [first, end)."""
+
+    context: int
+    first: int
+    end: int
+
+
+def byte_windows(blm: ByteLM, data: bytes, *, window: int = defaults.WINDOW,
+                 stride: int = defaults.STRIDE) -> list[ByteWindow]:
+    """Byte windows that follow the token-level sliding windows of `data`'s canonical encoding.
+
+    A text that is not valid UTF-8, or whose tokens do not spell it byte for byte, is one window.
+    """
+    if not 0 < stride <= window - 1:
+        raise OptionError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
+    if not data:
+        return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return [ByteWindow(0, 0, len(data))]
+    ids = blm.tok.encode(text)
+    offs = np.concatenate([[0], np.cumsum([len(blm.tok.vocab.tokens[i]) for i in ids])]).astype(np.int64)
+    if int(offs[-1]) != len(data) or any(offs[1:] == offs[:-1]):
+        return [ByteWindow(0, 0, len(data))]
+    n = len(ids) + 1  # token-level windows run over BOS + ids
+    out: list[ByteWindow] = []
+    scored, lo = 1, 0
+    while scored < n:
+        lo = max(0, scored - (window - stride)) if out else 0
+        hi = min(n, lo + window)
+        c = max(lo, 1) - 1
+        while c > 0 and 0x80 <= data[int(offs[c])] < 0xC0:
+            c -= 1
+        out.append(ByteWindow(int(offs[c]), int(offs[scored - 1]), int(offs[hi - 1])))
+        scored = hi
+    return out
+
+
+@dataclass
+class _WindowResult:
+    logprobs: np.ndarray
+    log_unnormalised: np.ndarray
+    normalisers: np.ndarray
+    distributions: np.ndarray | None
+    end_logprob: float | None
+    end_log_unnormalised: float | None
+    end_normaliser: float | None
+    end_distribution: np.ndarray | None
+    forwards: int
+    nodes: int
+
+
+class _Columns:
+    """Byte d of every byte-sorted token (-1 past its end), for vectorised next-byte bounds."""
+
+    def __init__(self, blm: ByteLM) -> None:
+        depth = min(blm.max_len, _MAX_COLUMNS)
+        self.depth = depth
+        cols = np.full((len(blm.sorted_bytes), depth), -1, dtype=np.int16)
+        for k, b in enumerate(blm.sorted_bytes):
+            head = b[:depth]
+            cols[k, : len(head)] = np.frombuffer(head, dtype=np.uint8)
+        self.cols = np.ascontiguousarray(cols.T)
+        self.byte_values = np.arange(256)
+
+
+def _columns(blm: ByteLM) -> _Columns:
+    got = getattr(blm, "_columns", None)
+    if got is None:
+        got = _Columns(blm)
+        blm._columns = got
+    return got
+
+
+def _bounds(blm: ByteLM, cols: _Columns, s: bytes, lo: int, hi: int) -> np.ndarray:
+    """Shape (257,): [first index of s+b in [lo, hi) for b in 0..255] + [hi] (as ByteState computes)."""
+    d = len(s)
+    if d < cols.depth:
+        b = lo + np.searchsorted(cols.cols[d, lo:hi], cols.byte_values, side="left")
+    else:
+        import bisect
+
+        b = np.array([bisect.bisect_left(blm.sorted_bytes, s + bytes([v]), lo, hi) for v in range(256)])
+    return np.append(b, hi)
+
+
+def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bool,
+                  chunk: int | None) -> _WindowResult:
+    """Per-byte results for positions [first, len(x)) of `x` scored from BOS (plus the end if asked)."""
+    canon, order, sb, max_len = blm.canon, blm.order, blm.sorted_bytes, blm.max_len
+    n_x = len(x)
+    last_pos = n_x if with_end else n_x - 1  # deepest prefix whose distribution is needed
+    start = canon.start_mask()
+    # --- phase A: candidate nodes (parent, token, end) in topological order ---------------------------
+    parent, token, end, pre, depth = [-1], [blm.lm.bos_id], [0], [b""], [0]
+    kids: dict[tuple[int, int], int] = {}
+    exact: dict[tuple[int, bytes, int], bool] = {}
+    i = 0
+    while i < len(parent):
+        e = end[i]
+        last = None if i == 0 else token[i]
+        mask = None
+        child_pre = pending_char(x[:e]) if i else b""
+        for n in range(e + 1, min(e + max_len, last_pos) + 1):
+            lo, hi = blm.prefix_range(x[e:n])
+            if hi <= lo:
+                break
+            k, d = lo, n - e
+            while k < hi and len(sb[k]) == d:
+                t = int(order[k])
+                k += 1
+                if last is None:
+                    ok = bool(start[t])
+                else:
+                    if mask is None:
+                        mask = canon.pair_mask(last, pre[i], blm._none)
+                    if mask[1][t]:
+                        ok = bool(mask[0][t])
+                    elif start[t]:
+                        ok = True
+                    else:
+                        key = (last, pre[i], t)
+                        if key not in exact:
+                            exact[key] = bool(canon._check(last, pre[i], np.array([t]))[0])
+                        ok = exact[key]
+                if ok:
+                    kids[(i, t)] = len(parent)
+                    parent.append(i)
+                    token.append(t)
+                    end.append(n)
+                    pre.append(child_pre)
+                    depth.append(depth[i] + 1)
+        i += 1
+    n_nodes = len(parent)
+    # --- phase B: forwards in chunks, each node reduced at once ----------------------------------------
+    n_pos = last_pos - first + 1
+    num = np.full(n_pos, -np.inf)
+    den = np.full(n_pos, -np.inf)
+    mass = np.full(n_pos, -np.inf)
+    eot = np.full(n_pos, -np.inf)
+    per_byte = np.full((n_pos, 256), -np.inf) if full else None
+    cols = _columns(blm) if full else None
+    eot_nodes: list[tuple[int, int, float]] = []
+    real = np.zeros(n_nodes, dtype=bool)
+    logmass = np.full(n_nodes, -np.inf)
+    real[0], logmass[0] = True, 0.0
+    rows_i: list[int] = []
+    rows_v: list[float] = []
+    num_i: list[int] = []
+    num_v: list[float] = []
+    mass_i: list[int] = []
+    mass_v: list[float] = []
+    full_i: list[int] = []
+    full_v: list[np.ndarray] = []
+
+    def reduce(node: int, logp: np.ndarray) -> None:
+        e, lm0 = end[node], float(logmass[node])
+        last = None if node == 0 else token[node]
+        mask = blm.mask_for(last, pre[node], logp)
+        q = np.exp(logp[order]) * mask[order]
+        cum = np.concatenate([[0.0], np.cumsum(q)])
+        if e >= first:
+            eot_nodes.append((node, e, lm0 + float(logp[blm.eos])))
+            if cum[-1] > 0:
+                rows_i.append(e - first)
+                rows_v.append(lm0 + math.log(cum[-1]))
+            if full:
+                full_i.append(e - first)
+                full_v.append(lm0 + _logs(np.diff(cum[_bounds(blm, cols, b"", 0, len(sb))])))
+        for n in range(e + 1, min(e + max_len, n_x) + 1):
+            s = x[e:n]
+            lo, hi = blm.prefix_range(s)
+            if hi <= lo:
+                break
+            m = float(cum[hi] - cum[lo])
+            if m <= 0:
+                break
+            lm = lm0 + math.log(m)
+            if n - 1 >= first:
+                num_i.append(n - 1 - first)
+                num_v.append(lm)
+            if n > last_pos:
+                break
+            b0 = lo
+            while b0 < hi and len(sb[b0]) == n - e:
+                if cum[b0 + 1] - cum[b0] > 0:
+                    t = int(order[b0])
+                    child = kids.get((node, t))
+                    if child is None:
+                        raise RuntimeError(f"batched scoring missed a child (token {t} after node {node}); "
+                                           "the candidate test is not a superset of mask_for")
+                    real[child] = True
+                    logmass[child] = lm0 + float(logp[t])
+                b0 += 1
+            if n >= first:
+                mass_i.append(n - first)
+                mass_v.append(lm)
+                ext = float(cum[hi] - cum[b0])
+                if ext > 0:
+                    rows_i.append(n - first)
+                    rows_v.append(lm0 + math.log(ext))
+                if full:
+                    full_i.append(n - first)
+                    full_v.append(lm0 + _logs(np.diff(cum[_bounds(blm, cols, s, lo, hi)])))
+
+    tree = TokenTree(blm.lm)
+    reduce(0, tree.root_logp)
+    step = chunk or max(8, CHUNK_BYTES // (8 * blm.tok.vocab.size))
+    tree_id = {0: 0}
+    nxt = 1
+    while nxt < n_nodes:
+        batch: list[int] = []
+        pending: set[int] = set()
+        while nxt < n_nodes and len(batch) < step:
+            p = parent[nxt]
+            if (p in tree_id and real[nxt]) or p in pending:  # real, or possibly real (parent in batch)
+                batch.append(nxt)
+                pending.add(nxt)
+            nxt += 1
+        if not batch:
+            continue
+        base = len(tree)
+        for k, node in enumerate(batch):
+            tree_id[node] = base + k
+        logps = tree.extend([(tree_id[parent[node]], token[node]) for node in batch])
+        for k, node in enumerate(batch):
+            if real[node]:
+                reduce(node, logps[k])
+        del logps
+    # --- end-of-text terms: anchors whose tokens are the canonical encoding of x[:e] --------------------
+    ends = sorted({e for _, e, _ in eot_nodes if _decodes(x[:e])})
+    encs = dict(zip(ends, blm.tok.encode_batch([x[:e].decode("utf-8") for e in ends]), strict=True))
+    for node, e, v in eot_nodes:
+        want = encs.get(e)
+        if want is not None and depth[node] == len(want) and _path(parent, token, node) == want:
+            eot[e - first] = np.logaddexp(eot[e - first], v)
+    # --- phase C: sums per position ----------------------------------------------------------------------
+    for idx, vals, acc in ((rows_i, rows_v, den), (num_i, num_v, num), (mass_i, mass_v, mass)):
+        if idx:
+            np.logaddexp.at(acc, np.asarray(idx), np.asarray(vals))
+    if full and full_i:
+        np.logaddexp.at(per_byte, np.asarray(full_i), np.stack(full_v))
+    total = np.logaddexp(den, eot)
+    log_mass = mass.copy()
+    if first == 0:
+        log_mass[0] = 0.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        norms = np.exp(total - log_mass)
+    k = n_x - first  # positions with a byte
+    res = _WindowResult(
+        logprobs=num[:k] - total[:k], log_unnormalised=num[:k] - log_mass[:k], normalisers=norms[:k],
+        distributions=(np.concatenate([per_byte[:k], eot[:k, None]], axis=1) - total[:k, None]) if full else None,
+        end_logprob=None, end_log_unnormalised=None, end_normaliser=None, end_distribution=None,
+        forwards=tree.forwards, nodes=len(tree))
+    if with_end:
+        res.end_logprob = float(eot[-1] - total[-1])
+        res.end_log_unnormalised = float(eot[-1] - log_mass[-1])
+        res.end_normaliser = float(norms[-1])
+        if full:
+            res.end_distribution = np.append(per_byte[-1], eot[-1]) - total[-1]
+    return res
+
+
+def _logs(v: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(np.maximum(v, 0.0))
+
+
+def _decodes(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _path(parent: list[int], token: list[int], node: int) -> list[int]:
+    out = []
+    while node > 0:
+        out.append(token[node])
+        node = parent[node]
+    return out[::-1]
+
+
+def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: int = defaults.WINDOW,
+                     stride: int = defaults.STRIDE, with_end: bool = False, keep_distributions: bool = False,
+                     chunk: int | None = None, progress: Callable[[int], None] | None = None) -> ByteScore:
+    """`ByteLM.score`: log-probability of every byte of `text` after `prompt`, in batched forwards.
+
+    Equal (up to float rounding) to advancing `blm.start(prompt)` through `text` when prompt + text fits
+    one window; longer texts slide windows as the module docstring says. `chunk` overrides the nodes
+    per forward (default: `CHUNK_BYTES` of float64 log-probabilities).
+    """
+    from toksmith.bridge.generate import ByteScore
+
+    t0 = time.perf_counter()
+    data = prompt + text
+    n0 = len(prompt)
+    lps: list[np.ndarray] = []
+    uns: list[np.ndarray] = []
+    norms: list[np.ndarray] = []
+    dists: list[np.ndarray] = []
+    end = end_un = end_norm = end_dist = None
+    forwards = 0
+    wins = byte_windows(blm, data, window=window, stride=stride)
+    if not wins and with_end:
+        wins = [ByteWindow(0, 0, 0)]
+    for wi, w in enumerate(wins):
+        first = max(w.first, n0)
+        last = wi == len(wins) - 1
+        if w.end <= first and not (last and with_end):
+            continue
+        r = _score_window(blm, data[w.context: w.end], first - w.context, with_end=with_end and last,
+                          full=keep_distributions, chunk=chunk)
+        forwards += r.forwards
+        lps.append(r.logprobs)
+        uns.append(r.log_unnormalised)
+        norms.append(r.normalisers)
+        if keep_distributions:
+            dists.append(r.distributions)
+        if last and with_end:
+            end, end_un, end_norm, end_dist = r.end_logprob, r.end_log_unnormalised, r.end_normaliser, \
+                r.end_distribution
+        if progress:
+            progress(w.end - first)
+    cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0))  # noqa: E731
+    un = cat(uns).tolist()
+    nm = cat(norms).tolist()
+    if with_end:
+        un.append(end_un)
+        nm.append(end_norm)
+    sc = ByteScore(model=blm.name, bytes=len(text), logprobs=cat(lps).tolist(), log_unnormalised=un,
+                   end_logprob=end, normalisers=nm, forwards=forwards, seconds=time.perf_counter() - t0,
+                   distributions=np.concatenate(dists) if keep_distributions and dists else None)
+    sc.end_distribution = end_dist
+    return sc

@@ -1,0 +1,170 @@
+"""Batched exact scoring (`ByteLM.score`) against the incremental `ByteState`, byte for byte.
+
+Models run in float64 here, so that both paths see the same log-probabilities up to float64 rounding
+however the forwards are batched; then every per-byte number must agree within 1e-9 nats. Gemma 3 is
+too big for float64 on this machine and runs in float32, where differently batched forwards differ
+by about 1e-5 nats, so it gets a float32 tolerance; its exactness is the same code as SmolLM2's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe, tiny_gemma3, tiny_llama
+
+from toksmith.bridge import ByteEnsemble, ByteLM, score_bytes
+from toksmith.bridge.batched import byte_windows
+
+TINY_TEXTS = [b"ab ab aab ba", "abba \u00e9 ab's\n  b".encode(), "\u4e2d ab \u4e2d\u4e2d \u00e9".encode(),
+              b"a  b  ab", b""]
+LONG = "ab ab aab ba\nabba \u00e9 ab's\n  b \u4e2d ab \u4e2d\u4e2d \u00e9 ab ba".encode()
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(a), a, 0.0)
+
+
+def _same(a, b, tol: float) -> None:
+    """Two ByteScores agree on every per-byte number (distributions too when both kept them)."""
+    assert a.bytes == b.bytes and len(a.logprobs) == len(b.logprobs)
+    np.testing.assert_allclose(b.logprobs, a.logprobs, atol=tol, rtol=0)
+    np.testing.assert_allclose(b.log_unnormalised, a.log_unnormalised, atol=tol, rtol=0)
+    np.testing.assert_allclose(b.normalisers, a.normalisers, atol=tol, rtol=0)
+    if a.end_logprob is not None:
+        assert abs(a.end_logprob - b.end_logprob) < tol
+    if a.distributions is not None:
+        assert (np.isfinite(a.distributions) == np.isfinite(b.distributions)).all()
+        np.testing.assert_allclose(_finite(b.distributions), _finite(a.distributions), atol=tol, rtol=0)
+    if a.end_distribution is not None:
+        np.testing.assert_allclose(_finite(b.end_distribution), _finite(a.end_distribution), atol=tol, rtol=0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny float64 matmuls run ~3x faster on one thread on this shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module", params=["byte-level+llama", "sentencepiece+gemma3"])
+def tiny(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tiny-batched")
+    lm = tiny_llama(byte_level_bpe(tmp)) if request.param == "byte-level+llama" else tiny_gemma3(sentencepiece_bpe(tmp))
+    lm.model.double()
+    return lm
+
+
+@pytest.mark.parametrize("tail_mass", [0.0, 1e-6])
+def test_score_equals_the_incremental_state(tiny, tail_mass):
+    blm = ByteLM(tiny, tail_mass=tail_mass)
+    for text in TINY_TEXTS:
+        want = score_bytes(blm, text, with_end=True, keep_distributions=True, incremental=True)
+        for chunk in (2, None):  # 2: many forwards, children often in the same chunk as their parent
+            got = blm.score(text, with_end=True, keep_distributions=True, chunk=chunk)
+            _same(want, got, 1e-9)
+            assert chunk is not None or got.forwards <= 2  # BOS, then every node in one forward
+
+
+def test_score_after_a_prompt(tiny):
+    blm = ByteLM(tiny)
+    want = score_bytes(blm, b"ba ab", prompt="ab \u00e9".encode(), incremental=True)
+    _same(want, blm.score(b"ba ab", prompt="ab \u00e9".encode()), 1e-9)
+
+
+def test_windows_follow_token_level_scoring_and_each_restarts_from_bos(tiny):
+    blm = ByteLM(tiny)
+    wins = byte_windows(blm, LONG, window=6, stride=3)
+    assert len(wins) > 3
+    assert wins[0].first == 0 and wins[-1].end == len(LONG)
+    assert all(a.end == b.first for a, b in zip(wins, wins[1:], strict=False))  # every byte once
+    ids = tiny.tokenizer.encode(LONG.decode())
+    bounds = set(np.cumsum([0] + [len(tiny.tokenizer.vocab.tokens[i]) for i in ids]).tolist())
+    for w in wins:  # cuts at token boundaries; contexts start on a whole character
+        assert {w.context, w.first, w.end} <= bounds and not 0x80 <= LONG[w.context] < 0xC0
+    got = blm.score(LONG, window=6, stride=3, keep_distributions=True)
+    lps, dists = [], []
+    for w in wins:
+        ref = score_bytes(blm, LONG[w.context: w.end], incremental=True, keep_distributions=True)
+        lps += ref.logprobs[w.first - w.context:]
+        dists.append(ref.distributions[w.first - w.context:])
+    np.testing.assert_allclose(got.logprobs, lps, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(_finite(got.distributions), _finite(np.concatenate(dists)), atol=1e-9, rtol=0)
+
+
+def test_ensemble_score_equals_the_incremental_ensemble(tmp_path):
+    a = tiny_llama(byte_level_bpe(tmp_path))
+    b = tiny_gemma3(sentencepiece_bpe(tmp_path))
+    a.model.double()
+    b.model.double()
+    for mode in ("mixture", "product"):
+        ens = ByteEnsemble([ByteLM(a), ByteLM(b)], weights=[0.3, 0.7], mode=mode)
+        want = score_bytes(ens, TINY_TEXTS[1], with_end=True, incremental=True)
+        _same(want, ens.score(TINY_TEXTS[1], with_end=True), 1e-9)
+
+
+# --- real models ---------------------------------------------------------------------------------------
+
+def _real_text(shared_data) -> bytes:
+    """English, German and Venda (its 'ḽ' is byte fallback in Gemma 3, split bytes in SmolLM2)."""
+    eng = (shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")[5000:5120]
+    ger = (shared_data / "genesis" / "german.txt").read_text(encoding="utf-8")[300:345]
+    ven = (shared_data / "udhr" / "ven.txt").read_text(encoding="utf-8")
+    i = ven.index("\u1e3d")
+    return (eng[eng.index(" ") + 1:] + "\n" + ger + "\n" + ven[i - 20: i + 20]).encode("utf-8")
+
+
+def _load(name: str, double: bool):
+    pytest.importorskip("gguf")
+    from toksmith.errors import ModelLoadError
+    from toksmith.lm import load_lm
+
+    try:
+        lm = load_lm(name, device="cpu")
+    except ModelLoadError as e:
+        pytest.skip(f"{name} is not installed: {e}")
+    if double:
+        lm.model.double()
+    return lm
+
+
+def _plain_logp(lm, text: bytes) -> float:
+    """log P(canonical tokens of text, EOS) by one plain forward (no cache, no tree)."""
+    ids = [lm.bos_id] + lm.tokenizer.encode(text.decode("utf-8")) + [lm.eos_id]
+    with torch.no_grad():
+        lp = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0].double(), -1)
+    return sum(float(lp[i, ids[i + 1]]) for i in range(len(ids) - 1))
+
+
+@pytest.mark.slow
+def test_smollm2_score_equals_the_incremental_state_on_real_text(shared_data):
+    lm = _load("smollm2", double=True)
+    blm = ByteLM(lm)
+    text = _real_text(shared_data)
+    assert "\u1e3d".encode() in text and len(text) > 200
+    head = text[:100]
+    _same(score_bytes(blm, head, with_end=True, incremental=True), blm.score(head, with_end=True), 1e-9)
+    # the whole text: the unnormalised conditionals telescope to the plain forward's P(tokens, EOS)
+    got = blm.score(text, with_end=True, keep_distributions=True)
+    assert abs(sum(got.log_unnormalised) - _plain_logp(lm, text)) < 1e-9
+    # many windows (cut inside multi-byte characters too) = each window scored on its own
+    wins = byte_windows(blm, text, window=12, stride=6)
+    assert len(wins) > 5
+    multi = blm.score(text, window=12, stride=6)
+    parts = []
+    for w in wins:
+        parts += blm.score(text[w.context: w.end], window=4096, stride=2048).logprobs[w.first - w.context:]
+    np.testing.assert_allclose(multi.logprobs, parts, atol=1e-9, rtol=0)
+
+
+@pytest.mark.slow
+def test_gemma3_score_equals_the_incremental_state_on_real_text(shared_data):
+    lm = _load("gemma3", double=False)
+    blm = ByteLM(lm)
+    text = _real_text(shared_data)
+    part = text[-60:].decode("utf-8", "ignore").encode("utf-8")  # German and Venda, with its byte fallback
+    _same(score_bytes(blm, part, with_end=True, incremental=True), blm.score(part, with_end=True), 1e-4)
+    got = blm.score(text, with_end=True)
+    assert abs(sum(got.log_unnormalised) - _plain_logp(lm, text)) < 1e-3
