@@ -3,7 +3,9 @@
 Pairs:
   (a) base Gemma 3 (270M) given SmolLM2's tokenizer, donor SmolLM2;
   (b) base SmolLM2 given a tokenizer toksmith trains here (byte-level BPE on ../shared/data/english minus
-      the held-out part), no donor: mergekit cannot run (it needs a donor model).
+      the held-out part), no donor: mergekit cannot run (it needs a donor model);
+  (c) base SmolLM2 given Gemma 3's 262k tokenizer, donor Gemma 3 (toksmith rows only; omp as generalised
+      OMP, 8 anchors per pass, since plain OMP over ~215k new tokens takes k full correlation passes).
 Held-out text: the last 12,000 bytes of ../shared/data/english/inaugural.txt (the BPE of pair (b) is
 trained on state_union.txt + movie_reviews.txt only). Bits per byte with toksmith's one scorer
 (`toksmith.lm.score_bits_per_byte`, window 1024, stride 512) for every row.
@@ -15,7 +17,10 @@ HF directories under /usr/bin/time (wall seconds and peak RSS include loading an
 Each row runs once (mergekit omp k=64 alone takes minutes on 2 cores); run the script under
 `flock /tmp/toksmith-cpu.lock`.
 
-    flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/transplant.py [--pairs a,b] [--skip-mergekit]
+    flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/transplant.py [--pairs a,b,c] [--skip-mergekit]
+
+`copy+fvt` is the default `copy` method (new tokens' rows mean + 0.95 * (FVT - mean), the default output
+share); `copy+fvt (share 1)` is the same with plain FVT rows, `fvt` plain FVT without the copy step.
 """
 
 from __future__ import annotations
@@ -128,17 +133,10 @@ def pair_a(text: Path, skip_mergekit: bool, ks: list[int]) -> list[dict]:
             cmd = [str(exe), str(base), str(donor), str(out), "-a", method, "--quiet"] + (["-k", str(k)] if k else [])
             rows.append({"pair": "a", "tool": "mergekit 0.1.5", "method": method, "k": k, "dir": str(out),
                          **timed(cmd, label)})
-    runs = [("copy", None, 1)] + [("omp", k, 1) for k in ks] + [("omp", max(ks), GOMP_STEP), ("hybrid", None, 1),
-                                                                ("fvt", None, 1), ("random", None, 1)]
-    for method, k, step in runs:
-        label = f"a-toksmith-{method}" + (f"-k{k}" if k else "") + (f"-step{step}" if step > 1 else "")
-        out = OUT / label
-        cmd = [str(TOKSMITH), "transplant", str(base), "--tokenizer", str(donor), "--method", method, "--out",
-               str(out), "--force", "--quiet"]
-        if method == "omp":
-            cmd += ["--donor", str(donor), "--k", str(k), "--per-step", str(step)]
-        name = "copy+fvt" if method == "copy" else method + (f" ({step} anchors/pass)" if step > 1 else "")
-        rows.append({"pair": "a", "tool": "toksmith", "method": name, "k": k, "dir": str(out), **timed(cmd, label)})
+    runs = [("copy", []), ("copy", ["--output-share", "1"])]
+    runs += [("omp", ["--k", str(k), "--per-step", "1"]) for k in ks]
+    runs += [("omp", ["--k", str(max(ks)), "--per-step", str(GOMP_STEP)]), ("hybrid", []), ("fvt", []), ("random", [])]
+    rows += _toksmith_rows("a", base, donor, donor, runs)
     return rows
 
 
@@ -154,19 +152,43 @@ def pair_b(text: Path) -> list[dict]:
         tb = train_bpe(read_corpus([DATA / "state_union.txt", DATA / "movie_reviews.txt"]), vocab_size=32768)
         tb.save(tok_dir)
     rows: list[dict] = [{"pair": "b", "tool": "original", "method": "smollm2 on its own tokenizer", "dir": str(base)}]
-    for method in ("copy", "fvt", "hybrid", "random", "mean"):
-        label = f"b-toksmith-{method}"
-        out = OUT / label
-        cmd = [str(TOKSMITH), "transplant", str(base), "--tokenizer", str(tok_dir), "--method", method, "--out",
-               str(out), "--force", "--quiet"]
-        rows.append({"pair": "b", "tool": "toksmith", "method": "copy+fvt" if method == "copy" else method,
-                     "dir": str(out), **timed(cmd, label)})
+    rows += _toksmith_rows("b", base, tok_dir, None, [("copy", []), ("copy", ["--output-share", "1"]), ("fvt", []),
+                                                     ("hybrid", []), ("random", []), ("mean", [])])
     return rows
+
+
+def _toksmith_rows(pair: str, base: Path, tok: Path | str, donor: Path | None,
+                   runs: list[tuple[str, list[str]]]) -> list[dict]:
+    rows = []
+    for method, extra in runs:
+        tag = "-".join(x.lstrip("-") for x in extra)
+        label = f"{pair}-toksmith-{method}" + (f"-{tag}" if tag else "")
+        out = OUT / label
+        cmd = [str(TOKSMITH), "transplant", str(base), "--tokenizer", str(tok), "--method", method, "--out",
+               str(out), "--force", "--quiet"] + extra + (["--donor", str(donor)] if method == "omp" else [])
+        name = "copy+fvt" if method == "copy" else method
+        if "--output-share" in extra:
+            name += f" (share {extra[extra.index('--output-share') + 1]})"
+        if "--per-step" in extra and extra[extra.index("--per-step") + 1] != "1":
+            name += f" ({extra[extra.index('--per-step') + 1]} anchors/pass)"
+        k = int(extra[extra.index("--k") + 1]) if "--k" in extra else None
+        rows.append({"pair": pair, "tool": "toksmith", "method": name, "k": k, "dir": str(out), **timed(cmd, label)})
+    return rows
+
+
+def pair_c(text: Path) -> list[dict]:
+    hf = OUT / "hf"
+    hf.mkdir(parents=True, exist_ok=True)
+    base = to_hf_dir("smollm2", hf / "smollm2")
+    donor = to_hf_dir("gemma3", hf / "gemma3")
+    rows: list[dict] = [{"pair": "c", "tool": "original", "method": "smollm2 on its own tokenizer", "dir": str(base)}]
+    return rows + _toksmith_rows("c", base, donor, donor, [
+        ("copy", []), ("fvt", []), ("omp", ["--k", "8", "--per-step", str(GOMP_STEP)]), ("random", [])])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pairs", default="a,b")
+    ap.add_argument("--pairs", default="a,b,c")
     ap.add_argument("--ks", default="8,64", help="k values for omp (both tools)")
     ap.add_argument("--skip-mergekit", action="store_true")
     args = ap.parse_args()
@@ -178,6 +200,8 @@ def main() -> None:
         rows += pair_a(text, args.skip_mergekit, ks)
     if "b" in args.pairs:
         rows += pair_b(text)
+    if "c" in args.pairs:
+        rows += pair_c(text)
     for r in rows:
         if r.get("rc", 0) == 0:
             r["bits_per_byte"] = score(r["dir"], text)

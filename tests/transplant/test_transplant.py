@@ -186,3 +186,102 @@ def test_gguf_reads_back_with_the_same_bpb(smol, trained, held_out, tmp_path):
     from_gguf = load_lm(g, device="cpu")
     assert from_gguf.model.get_input_embeddings().weight.shape[0] == 2000
     assert abs(_bpb(from_gguf, held_out) - _bpb(load_lm(out, device="cpu"), held_out)) < 1e-4
+
+
+@pytest.fixture(scope="module")
+def untied(smol):
+    """SmolLM2 with its head untied: lm_head a copy of the embedding, tie_word_embeddings False (same function)."""
+    import copy
+
+    import torch
+
+    m = copy.deepcopy(smol.model)
+    m.get_output_embeddings().weight = torch.nn.Parameter(m.get_input_embeddings().weight.detach().clone())
+    m.config.tie_word_embeddings = False
+    return dataclasses.replace(smol, model=m, name="smollm2-untied")
+
+
+def _forward(lm, text: str):
+    """(logits, final hidden states) of the first 1,024 positions of `text`."""
+    import torch
+
+    ids = [lm.bos_id] + lm.tokenizer.encode(text)[:1023]
+    with torch.no_grad():
+        o = lm.model(torch.tensor([ids]), output_hidden_states=True)
+    return o.logits[0].float(), o.hidden_states[-1][0].float()
+
+
+@pytest.mark.slow
+def test_untied_output_rows_of_new_tokens_bound_their_mass(smol, untied, trained, held_out, tmp_path):
+    """New tokens' output rows mean + a_t * (recipe - mean) take no more mass at real positions than the bound in
+    toksmith.transplant.api's docstring; share 0 (Hewitt) makes every new logit the old head's average logit."""
+    import numpy as np
+    import torch
+
+    from toksmith import load_lm
+    from toksmith.transplant import DEFAULT_OUTPUT_DECAY
+
+    w_old = smol.model.get_output_embeddings().weight.detach().double()
+    text_ids = torch.as_tensor(smol.tokenizer.vocab.text_ids)
+    v_text = len(text_ids)
+    masses, inputs = [], []
+    for share, decay in ((0.0, None), (1.0, None), (1.0, 0.0)):  # Hewitt, the default, the recipe (FVT)
+        r = transplant(untied, trained, method="copy", output_share=share, output_decay=decay)
+        assert r.options["output_decay"] == (DEFAULT_OUTPUT_DECAY if decay is None else decay)
+        emb, head = r.lm.model.get_input_embeddings().weight, r.lm.model.get_output_embeddings().weight
+        assert head.data_ptr() != emb.data_ptr() and not r.options["tied"]
+        inputs.append(emb.detach().clone())
+        new = torch.as_tensor(np.flatnonzero(r.source < 0))
+        copied = np.flatnonzero(r.source >= 0)
+        assert torch.equal(head[copied].double(), w_old[torch.as_tensor(r.source[copied])])
+        logits, h = _forward(r.lm, held_out)
+        assert torch.allclose(logits, h @ head.detach().float().T, atol=1e-3)  # hidden_states[-1] feeds the head
+        old = h.double() @ w_old[text_ids].T  # the old head over its text tokens, same hidden states
+        if share == 0.0:  # Hewitt: every new logit is the average old logit
+            assert torch.allclose(logits[:, new].double(), old.mean(1, keepdim=True).expand(-1, len(new)), atol=1e-3)
+        p_old = old.softmax(1)
+        c = p_old[:, torch.isin(text_ids, torch.as_tensor(r.source[copied]))].sum(1)
+        rec = r.recipe
+        assert torch.isin(rec.ids[rec.weights > 0], text_ids).all()
+        cols = torch.searchsorted(text_ids, rec.ids).clamp(max=v_text - 1)
+        pieces = (p_old[:, cols] * rec.weights.double()).sum(2)  # (positions, new): sum_j w_tj p_old(piece j)
+        a = share * (1 - r.options["output_decay"] * new.double() / r.lm.tokenizer.vocab.size)
+        bound = ((1 - a + a * rec.mean_weight.double()) / v_text + a * pieces).sum(1) / c
+        p_new = logits.double().softmax(1)[:, new].sum(1)
+        assert len(p_new) > 500 and len(new) > 50 and (p_new <= bound + 1e-9).all()
+        masses.append(float(p_new.mean()))
+        if share == 1.0 and decay is None:  # an untied transplant saves untied and scores the same after loading
+            out = r.save(tmp_path / "untied")
+            assert json.loads((out / "config.json").read_text())["tie_word_embeddings"] is False
+            assert abs(_bpb(load_lm(out, device="cpu"), held_out) - _bpb(r.lm, held_out)) < 1e-6
+        del r
+    # the rule moves only the output rows of new tokens; Hewitt < default < FVT in the mass new tokens take
+    assert torch.equal(inputs[0], inputs[1]) and torch.equal(inputs[0], inputs[2])
+    assert masses[0] < masses[1] < masses[2]
+
+
+@pytest.mark.slow
+def test_tied_head_stays_tied_and_shares_its_row(smol, trained):
+    import numpy as np
+    import torch
+
+    from toksmith.transplant import DEFAULT_OUTPUT_DECAY
+
+    rows = {}
+    for name, share, decay in (("hewitt", 0.0, 0.0), ("default", 1.0, None), ("fvt", 1.0, 0.0)):
+        r = transplant(smol, trained, method="copy", output_share=share, output_decay=decay)
+        m = r.lm.model
+        assert m.get_output_embeddings().weight.data_ptr() == m.get_input_embeddings().weight.data_ptr()
+        assert r.options["tied"]
+        new = torch.as_tensor(np.flatnonzero(r.source < 0))
+        rows[name] = m.get_input_embeddings().weight.detach()[new].clone()
+        v_new = r.lm.tokenizer.vocab.size
+        del r, m
+    e = smol.model.get_input_embeddings().weight.detach()
+    mean = e[torch.as_tensor(smol.tokenizer.vocab.text_ids)].mean(0)
+    assert torch.allclose(rows["hewitt"], mean.expand_as(rows["hewitt"]))
+    a = (1 - DEFAULT_OUTPUT_DECAY * new.float() / v_new)[:, None]
+    assert torch.allclose(rows["default"], mean + a * (rows["fvt"] - mean), atol=1e-6)
+    assert transplant(smol, trained, method="fvt").options["output_decay"] == 0.0  # the published baseline
+    with pytest.raises(TransplantError, match="output share and decay"):
+        transplant(smol, trained, output_share=1.5)

@@ -24,6 +24,11 @@ def transplant_cmd(
                                                               "tokens).")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Anchors per token for omp.")] = None,
     per_step: Annotated[int, typer.Option("--per-step", help="Anchors omp adds per pass (1: plain OMP).")] = 1,
+    output_share: Annotated[float | None, typer.Option("--output-share", help="New token t's output row: mean + a_t * "
+                                                    "(recipe - mean), a_t = SHARE * (1 - DECAY * t / V); share 0 "
+                                                    "bounds their mass hardest.")] = None,
+    output_decay: Annotated[float | None, typer.Option("--output-decay", help="See --output-share (default: the "
+                                                    "library's for copy/hybrid, 0 otherwise).")] = None,
     eval_files: Annotated[list[Path] | None, typer.Option("--eval", help="Held-out text: print BPB side by side.")]
     = None,
     gguf: Annotated[bool, typer.Option("--gguf", help="Also write model.gguf into --out.")] = False,
@@ -46,7 +51,8 @@ def transplant_cmd(
         with _Progress(show) as prog:
             rep = run_transplant(model, tokenizer, methods=methods, donor=donor, out=out,
                                  eval_files=list(eval_files or []), gguf=gguf, force=force, k=k, per_step=per_step,
-                                 window=window, stride=stride, progress=prog.update)
+                                 output_share=output_share,
+                                 output_decay=output_decay, window=window, stride=stride, progress=prog.update)
         data = rep.to_dict()
         if json_out is not None:
             atomic_write_text(json_out, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -34,12 +34,14 @@ def run_transplant(model: str | Path, tokenizer: str | Path, *, methods: Sequenc
                    donor: str | Path | None = None, out: str | Path | None = None,
                    eval_files: Sequence[str | Path] = (),
                    gguf: bool = False, force: bool = False, k: int | None = None, per_step: int = 1,
-                   window: int = defaults.WINDOW,
+                   output_share: float | None = None,
+                   output_decay: float | None = None, window: int = defaults.WINDOW,
                    stride: int = defaults.STRIDE, max_bytes: int | None = None,
                    progress: Callable[[str, int, int], None] | None = None) -> SwapReport:
     """Transplant `model` onto `tokenizer` by each method; save the first to `out`; evaluate on `eval_files`.
 
-    The evaluation adds the `random` and `mean` baselines when they were not asked for.
+    The evaluation adds the `random` and `mean` baselines when they were not asked for. `output_share` and
+    `output_decay` set new tokens' output rows (`toksmith.transplant.api`; None: each method's default).
     """
     from toksmith.lm import load_lm
     from toksmith.tokenizers import load_tokenizer
@@ -61,8 +63,10 @@ def run_transplant(model: str | Path, tokenizer: str | Path, *, methods: Sequenc
     kw: dict = {"per_step": per_step} | ({"k": k} if k is not None else {})
     rep = SwapReport(out=None)
     for i, m in enumerate(todo):
+        out_kw = {} if m not in methods else {k: v for k, v in (("output_share", output_share),
+                                                                 ("output_decay", output_decay)) if v is not None}
         res = transplant(base, new_tok, method=m, donor=donor_lm if m == "omp" else None, progress=progress,
-                         **(kw if m == "omp" else {}))
+                         **out_kw, **(kw if m == "omp" else {}))
         rep.results.append(res)
         if i == 0 and out is not None:
             rep.out = res.save(out, gguf=gguf, force=force)
