@@ -1,21 +1,26 @@
-"""ByteLM cost: forward passes per byte and bytes per second, next to token-level scoring (the peer).
+"""ByteLM cost: exact byte-level scoring of a known text (`ByteLM.score`) against token-level scoring.
 
 Held-out English: the last --bytes bytes of ../shared/data/english/inaugural.txt (cut to a character
-boundary). For each model: ByteLM over every byte (exact next-byte distributions, end-of-text
-included), then plain token-level scoring of the same text (one forward). Also reports BPB both ways
-and the mass on non-canonical continuations (1 - normaliser per step).
-Writes benchmarks/out/bytelm_speed.json.
+boundary). For each model and text length, in one run: token-level scoring of the text (`score_text`,
+the peer: one forward per window of the canonical tokens) and batched byte-level scoring of the same
+text (`ByteLM.score`: every byte's exact next-byte distribution, end-of-text included), each repeated
+--repeats times; the table shows medians and their ratio. Both use the same window and stride
+(toksmith.defaults). Also: tree positions per byte against tokens per byte (the floor of the ratio),
+time spent in canonicality masks, BPB both ways, the mass on non-canonical continuations, and greedy
+byte-level generation (one forward per byte, `generate_bytes`). Every byte-level run starts with
+cold pair masks (the canonicality cache is cleared). With --incremental-bytes N the old
+byte-by-byte path (`ByteState`) is timed on the first N bytes too. Writes benchmarks/out/bytelm_speed.json.
 
-    flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/bytelm_speed.py --models smollm2 gemma3 --bytes 100 \
-        --threads 1
+    flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/bytelm_speed.py --models smollm2 gemma3 \
+        --bytes 1000 --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -30,78 +35,131 @@ def held_out_english(n: int) -> bytes:
     return text.encode("utf-8")[-n:].decode("utf-8", "ignore").encode("utf-8")
 
 
+def _median_time(fn, repeats: int) -> tuple[float, list[float], object]:
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times, out
+
+
+def bench_model(name: str, args: argparse.Namespace) -> list[dict]:
+    """Rows for one model: every text length, then greedy generation."""
+    import torch
+
+    from toksmith import defaults
+    from toksmith.bridge import ByteLM, score_bytes
+    from toksmith.bridge.generate import generate_bytes
+    from toksmith.lm import load_lm, score_text
+
+    rows = []
+    lm = load_lm(name, device=args.device)
+    blm = ByteLM(lm, tail_mass=args.tail_mass)
+    blm.canon.start_mask()  # one-off per tokenizer
+    canon_s = [0.0]
+    inner = blm.mask_for
+
+    def timed_mask(*a, _inner=inner, _acc=canon_s):
+        t = time.perf_counter()
+        out = _inner(*a)
+        _acc[0] += time.perf_counter() - t
+        return out
+    blm.mask_for = timed_mask
+    sync = torch.cuda.synchronize if lm.device.startswith("cuda") else (lambda: None)
+    for n in args.bytes:
+        text = held_out_english(n)
+        s = text.decode("utf-8")
+
+        def token_level(_s=s):
+            out = score_text(lm, _s, window=defaults.WINDOW, stride=defaults.STRIDE)
+            sync()
+            return out
+
+        def byte_level(_t=text):
+            canon_s[0] = 0.0
+            blm.canon._pairs.clear()  # pair masks and encoder answers start cold in every run
+            blm.canon._checked.clear()
+            out = blm.score(_t, with_end=True)
+            sync()
+            return out
+
+        byte_level()  # warm-up (the pre-tokenizer's regex categories per token class stay warm after it)
+        token_level()
+        tok_s, tok_all, (bits, ntok) = _median_time(token_level, args.repeats)
+        byte_s, byte_all, sc = _median_time(byte_level, args.repeats)
+        norms = sc.normalisers
+        row = {
+            "model": name, "device": lm.device, "bytes": len(text), "tokens": ntok, "tail_mass": args.tail_mass,
+            "window": defaults.WINDOW, "stride": defaults.STRIDE, "repeats": args.repeats,
+            "token_level_seconds": tok_s, "token_level_seconds_all": tok_all,
+            "byte_level_seconds": byte_s, "byte_level_seconds_all": byte_all,
+            "byte_over_token": byte_s / tok_s, "byte_level_bytes_per_second": len(text) / byte_s,
+            "token_level_bytes_per_second": len(text) / tok_s,
+            "forwards": sc.forwards, "positions_per_byte": sc.positions / len(text),
+            "tokens_per_byte": ntok / len(text),
+            "canonicality_ms_per_byte": canon_s[0] * 1e3 / len(text),
+            "byte_level_bpb": sc.bits_per_byte, "token_level_bpb": bits / len(text),
+            "noncanonical_mass_mean": 1 - sum(norms) / len(norms), "noncanonical_mass_max": 1 - min(norms),
+        }
+        if args.incremental_bytes:
+            part = text[: args.incremental_bytes].decode("utf-8", "ignore").encode("utf-8")
+            t0 = time.perf_counter()
+            inc = score_bytes(blm, part, with_end=True, incremental=True)
+            inc_s = time.perf_counter() - t0
+            fast = blm.score(part, with_end=True)
+            row.update({"incremental_bytes": len(part), "incremental_seconds": inc_s,
+                        "incremental_bytes_per_second": len(part) / inc_s,
+                        "incremental_max_abs_logprob_diff": max(abs(a - b) for a, b in
+                                                                zip(inc.logprobs, fast.logprobs, strict=True))})
+        rows.append(row)
+    prompt = held_out_english(args.bytes[0])
+    prompt = prompt[: len(prompt) // 2].decode("utf-8", "ignore").encode("utf-8")
+    t0 = time.perf_counter()
+    gen = generate_bytes(blm, prompt, max_bytes=args.gen_bytes, stop_at_end=False)
+    gen_s = time.perf_counter() - t0
+    for r in rows:
+        if r["model"] == name:
+            r["generated"] = gen.decode("utf-8", "replace")
+            r["generation_bytes_per_second"] = len(gen) / gen_s
+    return rows
+
+
 def main() -> None:
     import torch
 
-    from toksmith.bridge import ByteLM, score_bytes
-    from toksmith.bridge.generate import generate_bytes
     from toksmith.io import atomic_write_text
-    from toksmith.lm import load_lm, score_text
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", default=["smollm2", "gemma3"])
-    ap.add_argument("--bytes", type=int, default=100)
+    ap.add_argument("--bytes", type=int, nargs="+", default=[1000], help="text lengths to score")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--tail-mass", type=float, default=1e-6)
     ap.add_argument("--device", default=None)
     ap.add_argument("--gen-bytes", type=int, default=24, help="greedy generation length after the text's start")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (1 avoids oversubscription on a "
-                    "shared machine)")
+    ap.add_argument("--incremental-bytes", type=int, default=0, help="also time the byte-by-byte path on the "
+                    "first N bytes (slow: one forward per byte)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (fix it on a shared machine)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    text = held_out_english(args.bytes)
     rows = []
-    for name in args.models:
-        lm = load_lm(name, device=args.device)
-        blm = ByteLM(lm, tail_mass=args.tail_mass)
-        blm.canon.start_mask()  # one-off per tokenizer, reported separately
-        canon_s = [0.0]
-        inner = blm.mask_for
-
-        def timed_mask(*a, _inner=inner, _acc=canon_s):
-            t = time.perf_counter()
-            out = _inner(*a)
-            _acc[0] += time.perf_counter() - t
-            return out
-        blm.mask_for = timed_mask
-        t0 = time.perf_counter()
-        sc = score_bytes(blm, text, with_end=True)
-        byte_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        bits, ntok = score_text(lm, text.decode("utf-8"), window=1024, stride=512)
-        if lm.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        tok_s = time.perf_counter() - t0
-        norms = sc.normalisers
-        prompt = text[: len(text) // 2].decode("utf-8", "ignore").encode("utf-8")
-        t0 = time.perf_counter()
-        gen = generate_bytes(blm, prompt, max_bytes=args.gen_bytes, stop_at_end=False)
-        gen_s = time.perf_counter() - t0
-        rows.append({
-            "model": name, "device": lm.device, "bytes": len(text), "tokens": ntok, "tail_mass": args.tail_mass,
-            "bytelm_seconds": byte_s, "bytelm_bytes_per_second": len(text) / byte_s,
-            "forwards_per_byte": sc.forwards / len(text), "bytelm_bpb": sc.bits_per_byte,
-            "canonicality_ms_per_byte": canon_s[0] * 1e3 / len(text),
-            "generated": gen.decode("utf-8", "replace"), "generation_bytes_per_second": len(gen) / gen_s,
-            "token_level_seconds": tok_s, "token_level_bytes_per_second": len(text) / tok_s,
-            "token_level_bpb": bits / len(text), "slowdown_vs_token_level": byte_s / tok_s,
-            "noncanonical_mass_mean": 1 - sum(norms) / len(norms), "noncanonical_mass_max": 1 - min(norms),
-            "sum_minus_log_normaliser_bits_per_byte": -sum(map(math.log, norms)) / math.log(2) / len(text),
-        })
-    out = {"text": text.decode("utf-8"), "machine": platform.node(), "cpu_threads": torch.get_num_threads(),
-           "results": rows}
+    for name in args.models:  # one model in memory at a time
+        rows += bench_model(name, args)
+    out = {"machine": platform.node(), "cpu_threads": torch.get_num_threads(), "results": rows}
     (HERE / "out").mkdir(exist_ok=True)
     atomic_write_text(HERE / "out" / "bytelm_speed.json", json.dumps(out, indent=1, ensure_ascii=False) + "\n")
-    print(f"{'model':10} {'device':6} {'bytes':>5} {'fwd/B':>6} {'ByteLM B/s':>10} {'token B/s':>10} "
-          f"{'slowdown':>8} {'canon ms/B':>10} {'gen B/s':>7} {'BPB byte':>8} {'BPB tok':>8} "
-          f"{'noncanon mean':>13} {'max':>8}")
+    print(f"{'model':8} {'device':6} {'bytes':>6} {'token s':>8} {'byte s':>8} {'ratio':>6} {'pos/B':>6} "
+          f"{'tok/B':>6} {'canon ms/B':>10} {'gen B/s':>7} {'BPB byte':>8} {'BPB tok':>8} {'noncanon':>9}")
     for r in rows:
-        print(f"{r['model']:10} {r['device']:6} {r['bytes']:5d} {r['forwards_per_byte']:6.3f} "
-              f"{r['bytelm_bytes_per_second']:10.3f} {r['token_level_bytes_per_second']:10.1f} "
-              f"{r['slowdown_vs_token_level']:7.0f}x {r['canonicality_ms_per_byte']:10.2f} "
-              f"{r['generation_bytes_per_second']:7.2f} "
-              f"{r['bytelm_bpb']:8.4f} {r['token_level_bpb']:8.4f} "
-              f"{r['noncanonical_mass_mean']:13.2e} {r['noncanonical_mass_max']:8.2e}")
+        print(f"{r['model']:8} {r['device']:6} {r['bytes']:6d} {r['token_level_seconds']:8.2f} "
+              f"{r['byte_level_seconds']:8.2f} {r['byte_over_token']:5.1f}x {r['positions_per_byte']:6.3f} "
+              f"{r['tokens_per_byte']:6.3f} {r['canonicality_ms_per_byte']:10.2f} "
+              f"{r['generation_bytes_per_second']:7.2f} {r['byte_level_bpb']:8.4f} {r['token_level_bpb']:8.4f} "
+              f"{r['noncanonical_mass_mean']:9.2e}")
+        if "incremental_seconds" in r:
+            print(f"  byte-by-byte path on {r['incremental_bytes']} bytes: {r['incremental_bytes_per_second']:.2f} "
+                  f"bytes/s, max |logprob diff| vs score {r['incremental_max_abs_logprob_diff']:.1e}")
 
 
 if __name__ == "__main__":

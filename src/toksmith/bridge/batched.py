@@ -217,8 +217,9 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
     def reduce(node: int, logp: np.ndarray) -> None:
         e, lm0 = end[node], float(logmass[node])
         last = None if node == 0 else token[node]
-        mask = blm.mask_for(last, pre[node], logp)
-        q = np.exp(logp[order]) * mask[order]
+        p = np.exp(logp)
+        mask = blm.mask_for(last, pre[node], logp, float(p.sum()))
+        q = p[order] * mask[order]
         cum = np.concatenate([[0.0], np.cumsum(q)])
         if e >= first:
             eot_nodes.append((node, e, lm0 + float(logp[blm.eos])))
@@ -362,7 +363,7 @@ def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: i
     norms: list[np.ndarray] = []
     dists: list[np.ndarray] = []
     end = end_un = end_norm = end_dist = None
-    forwards = 0
+    forwards = positions = 0
     wins = byte_windows(blm, data, window=window, stride=stride)
     if not wins and with_end:
         wins = [ByteWindow(0, 0, 0)]
@@ -374,6 +375,7 @@ def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: i
         r = _score_window(blm, data[w.context: w.end], first - w.context, with_end=with_end and last,
                           full=keep_distributions, chunk=chunk)
         forwards += r.forwards
+        positions += r.nodes
         lps.append(r.logprobs)
         uns.append(r.log_unnormalised)
         norms.append(r.normalisers)
@@ -391,7 +393,8 @@ def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: i
         un.append(end_un)
         nm.append(end_norm)
     sc = ByteScore(model=blm.name, bytes=len(text), logprobs=cat(lps).tolist(), log_unnormalised=un,
-                   end_logprob=end, normalisers=nm, forwards=forwards, seconds=time.perf_counter() - t0,
+                   end_logprob=end, normalisers=nm, forwards=forwards, positions=positions,
+                   seconds=time.perf_counter() - t0,
                    distributions=np.concatenate(dists) if keep_distributions and dists else None)
     sc.end_distribution = end_dist
     return sc

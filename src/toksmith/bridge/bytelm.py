@@ -167,13 +167,14 @@ class ByteLM:
             self.sorted_bytes, t[:-1] + bytes([t[-1] + 1]), lo)
         return lo, hi
 
-    def mask_for(self, last: int | None, pre: bytes, logp: np.ndarray) -> np.ndarray:
+    def mask_for(self, last: int | None, pre: bytes, logp: np.ndarray, total: float | None = None) -> np.ndarray:
         """Shape (V,) bool: tokens t such that anchor + t can start a canonical tokenization.
 
         Whole-character pairs come from the structural test in one mask; the tokens it does not decide
         (ending inside a character, byte fallback) are checked through the encoder for the most probable
         ones until the unchecked hold at most `tail_mass` of the anchor's mass. A pure function of its
-        arguments: the same anchor gets the same mask whatever was scored before.
+        arguments: the same anchor gets the same mask whatever was scored before. `total`: sum(exp(logp)),
+        when the caller has it.
         """
         start = self.canon.start_mask()
         if last is None:
@@ -185,7 +186,9 @@ class ByteLM:
             p = np.exp(logp[ids])
             order = np.argsort(-p, kind="stable")
             tail = np.cumsum(p[order][::-1])[::-1]
-            keep = int(np.searchsorted(-tail, -self.tail_mass * max(float(np.exp(logp).sum()), 1e-300), side="left"))
+            if total is None:
+                total = float(np.exp(logp).sum())
+            keep = int(np.searchsorted(-tail, -self.tail_mass * max(total, 1e-300), side="left"))
             ids = ids[order[:keep]]
         if len(ids):
             ok, _ = self.canon.pair_mask(last, pre, ids)

@@ -35,6 +35,8 @@ __all__ = ["PROBES", "Canonicality", "pairwise_canonical", "utf8_prefix_ok"]
 PROBES: tuple[str, ...] = ("", "\x00")
 #: most completions tried for a token that ends inside a character (spread over all of them).
 MAX_COMPLETIONS = 256
+#: memory for cached pair masks (two bools per token each); the LRU holds this / (2 V) contexts.
+MASK_CACHE_BYTES = 128 * 2**20
 
 
 class Canonicality:
@@ -50,7 +52,7 @@ class Canonicality:
     the unfinished character a starts inside (usually b"").
     """
 
-    def __init__(self, tok: Tokenizer, *, cache_size: int = 256, structural: bool = True) -> None:
+    def __init__(self, tok: Tokenizer, *, cache_size: int | None = None, structural: bool = True) -> None:
         self.tok = tok
         v = tok.vocab
         self.vocab = v
@@ -66,7 +68,9 @@ class Canonicality:
         self.texts: list[str | None] = [_text_or_none(b) for b in v.tokens]
         self._start: np.ndarray | None = None
         self._pairs: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cache_size = cache_size
+        #: every encoder answer (a, pre) -> {t: ok}, small, kept when a mask is evicted from `_pairs`
+        self._checked: dict[tuple[int, bytes], dict[int, bool]] = {}
+        self._cache_size = cache_size if cache_size is not None else max(64, MASK_CACHE_BYTES // (2 * self.n))
         #: the structural test (no encoder calls) for whole-character pairs of regular BPE tokens
         self.fast: PretokenPairs | None = None
         if structural:
@@ -194,6 +198,11 @@ class Canonicality:
         entry = self._pairs.get(key)
         if entry is None:
             entry = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
+            checked = self._checked.get(key)
+            if checked:  # encoder answers outlive the evicted masks
+                got = np.fromiter(checked.keys(), dtype=np.int64, count=len(checked))
+                entry[0][got] = np.fromiter(checked.values(), dtype=bool, count=len(checked))
+                entry[1][got] = True
             self._pairs[key] = entry
             if len(self._pairs) > self._cache_size:
                 self._pairs.popitem(last=False)
@@ -206,8 +215,10 @@ class Canonicality:
             known[elig] = True
         todo = np.flatnonzero(~known) if ids is None else ids[~known[ids]]
         if len(todo):
-            ok[todo] = self._check(a, pre, todo)
+            res = self._check(a, pre, todo)
+            ok[todo] = res
             known[todo] = True
+            self._checked.setdefault(key, {}).update(zip(todo.tolist(), res.tolist(), strict=True))
         return ok, known
 
     def decided(self, a: int, pre: bytes) -> np.ndarray:

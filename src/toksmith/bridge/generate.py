@@ -42,6 +42,8 @@ class ByteScore:
     end_logprob: float | None
     normalisers: list[float] = field(default_factory=list)
     forwards: int = 0
+    #: token positions the forwards evaluated (tree nodes, BOS included; 0 where not counted)
+    positions: int = 0
     seconds: float = 0.0
     #: shape (bytes, 257) normalised log-probabilities of every position (kept on request: ensembles)
     distributions: np.ndarray | None = None
