@@ -17,9 +17,9 @@ STRIDE = 512
 DTYPE = "float32"
 DTYPES = ("float32", "bfloat16", "float16")
 
-#: Bytes per file scored byte by byte (ensembles a+b, --byte-level) unless asked for more: the exact
-#: bridge still runs about one forward pass per byte, hours for a 20 KB file on a CPU.
-BYTE_LEVEL_MAX_BYTES = 2000
+#: Bytes per file scored byte by byte (ensembles a+b, --byte-level); None: whole files (the exact
+#: bridge scores a known text in batched forwards, a few times the token-level cost).
+BYTE_LEVEL_MAX_BYTES: int | None = None
 
 #: How a byte-level ensemble combines its members: "mixture" or "product".
 ENSEMBLE_MODE = "mixture"

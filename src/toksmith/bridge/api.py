@@ -92,7 +92,8 @@ def run_score(
         max_bytes: score only the first bytes of each file (every level).
         byte_level: also score single models byte by byte.
         byte_max_bytes: bytes per file scored byte by byte (default `defaults.BYTE_LEVEL_MAX_BYTES`; None: the
-            whole file, about one forward pass per byte).
+            whole file). Byte-level scoring is `ByteLM.score`: batched forwards, the same `window` and
+            `stride` as token level (each window restarts from BOS, see `bridge.batched`).
         progress: called as progress(label, done, total).
         engine: "local", or "ray": token-level windows of single models are spread over Ray workers
             (one GPU each when the cluster has GPUs; see `lm.sharded`), BPB equal to local within
@@ -139,14 +140,16 @@ def run_score(
             blm = ByteLM(lm)
             for src, part in parts.items():
                 cb = (lambda k, _l=blm.name, _t=len(part): progress(_l, k, _t)) if progress else None
-                byte_scores[(name, src)] = score_bytes(blm, part, progress=cb, keep_distributions=True)
+                byte_scores[(name, src)] = score_bytes(blm, part, progress=cb, keep_distributions=True,
+                                                       window=window, stride=stride)
             del blm
         del lm
         gc.collect()
     rep = ScoreReport(contract={
         "unit": "bits per UTF-8 byte of the text (end-of-text not scored)",
         "token_level": f"canonical tokenization, sliding window {window} tokens, stride {stride}",
-        "byte_level": "ByteLM exact next-byte distributions over canonical token sequences, normalised",
+        "byte_level": "ByteLM exact next-byte distributions over canonical token sequences, normalised; "
+                      f"windows of {window} tokens sliding by {stride} over the canonical encoding, each from BOS",
         "ensemble": {"mode": mode, "weights": list(weights) if weights else "uniform",
                      "bytes_per_file": byte_max_bytes},
         "conditioning": notes, "device": devices, "dtype": dtype, "max_bytes": max_bytes,
