@@ -17,10 +17,10 @@ HF directories under /usr/bin/time (wall seconds and peak RSS include loading an
 Each row runs once (mergekit omp k=64 alone takes minutes on 2 cores); run the script under
 `flock /tmp/toksmith-cpu.lock`.
 
-    flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/transplant.py [--pairs a,b,c] [--skip-mergekit]
+    flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/transplant.py [--pairs a,b,c] [--skip-mergekit] [--only L]
 
-`copy+fvt` is the default `copy` method (new tokens' rows mean + 0.95 * (FVT - mean), the default output
-share); `copy+fvt (share 1)` is the same with plain FVT rows, `fvt` plain FVT without the copy step.
+`copy+fvt` is the default `copy` method (new token t's row mean + (1 - 0.15 t / V) (FVT - mean), the default
+output decay); `copy+fvt (decay 0)` is the same with plain FVT rows, `fvt` plain FVT without the copy step.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ DATA = REPO.parent / "shared" / "data" / "english"
 TOKSMITH = REPO / ".venv" / "bin" / "toksmith"
 HELD_OUT_BYTES = 12_000
 GOMP_STEP = 8  # the extra toksmith row: omp at the largest k adding 8 anchors per correlation pass
+ONLY: list[str] = []  # --only: run just the rows whose label contains one of these (a supplementary run)
 HUB_TOKENIZER_CLASS = {"gemma3": "GemmaTokenizerFast", "smollm2": "GPT2TokenizerFast"}
 
 
@@ -128,12 +129,14 @@ def pair_a(text: Path, skip_mergekit: bool, ks: list[int]) -> list[dict]:
         exe = ensure_mergekit()
         for method, k in [("omp", k) for k in ks] + [("subword", None), ("common_interpolation", None)]:
             label = f"a-mergekit-{method}" + (f"-k{k}" if k else "")
+            if ONLY and not any(o in label for o in ONLY):
+                continue
             out = OUT / label
             shutil.rmtree(out, ignore_errors=True)
             cmd = [str(exe), str(base), str(donor), str(out), "-a", method, "--quiet"] + (["-k", str(k)] if k else [])
             rows.append({"pair": "a", "tool": "mergekit 0.1.5", "method": method, "k": k, "dir": str(out),
                          **timed(cmd, label)})
-    runs = [("copy", []), ("copy", ["--output-share", "1"])]
+    runs = [("copy", []), ("copy", ["--output-decay", "0"])]
     runs += [("omp", ["--k", str(k), "--per-step", "1"]) for k in ks]
     runs += [("omp", ["--k", str(max(ks)), "--per-step", str(GOMP_STEP)]), ("hybrid", []), ("fvt", []), ("random", [])]
     rows += _toksmith_rows("a", base, donor, donor, runs)
@@ -152,7 +155,7 @@ def pair_b(text: Path) -> list[dict]:
         tb = train_bpe(read_corpus([DATA / "state_union.txt", DATA / "movie_reviews.txt"]), vocab_size=32768)
         tb.save(tok_dir)
     rows: list[dict] = [{"pair": "b", "tool": "original", "method": "smollm2 on its own tokenizer", "dir": str(base)}]
-    rows += _toksmith_rows("b", base, tok_dir, None, [("copy", []), ("copy", ["--output-share", "1"]), ("fvt", []),
+    rows += _toksmith_rows("b", base, tok_dir, None, [("copy", []), ("copy", ["--output-decay", "0"]), ("fvt", []),
                                                      ("hybrid", []), ("random", []), ("mean", [])])
     return rows
 
@@ -163,12 +166,14 @@ def _toksmith_rows(pair: str, base: Path, tok: Path | str, donor: Path | None,
     for method, extra in runs:
         tag = "-".join(x.lstrip("-") for x in extra)
         label = f"{pair}-toksmith-{method}" + (f"-{tag}" if tag else "")
+        if ONLY and not any(o in label for o in ONLY):
+            continue
         out = OUT / label
         cmd = [str(TOKSMITH), "transplant", str(base), "--tokenizer", str(tok), "--method", method, "--out",
                str(out), "--force", "--quiet"] + extra + (["--donor", str(donor)] if method == "omp" else [])
         name = "copy+fvt" if method == "copy" else method
-        if "--output-share" in extra:
-            name += f" (share {extra[extra.index('--output-share') + 1]})"
+        if "--output-decay" in extra:
+            name += f" (decay {extra[extra.index('--output-decay') + 1]})"
         if "--per-step" in extra and extra[extra.index("--per-step") + 1] != "1":
             name += f" ({extra[extra.index('--per-step') + 1]} anchors/pass)"
         k = int(extra[extra.index("--k") + 1]) if "--k" in extra else None
@@ -183,7 +188,8 @@ def pair_c(text: Path) -> list[dict]:
     donor = to_hf_dir("gemma3", hf / "gemma3")
     rows: list[dict] = [{"pair": "c", "tool": "original", "method": "smollm2 on its own tokenizer", "dir": str(base)}]
     return rows + _toksmith_rows("c", base, donor, donor, [
-        ("copy", []), ("fvt", []), ("omp", ["--k", "8", "--per-step", str(GOMP_STEP)]), ("random", [])])
+        ("copy", []), ("copy", ["--output-decay", "0"]), ("fvt", []),
+        ("omp", ["--k", "8", "--per-step", str(GOMP_STEP)]), ("random", [])])
 
 
 def main() -> None:
@@ -191,7 +197,9 @@ def main() -> None:
     ap.add_argument("--pairs", default="a,b,c")
     ap.add_argument("--ks", default="8,64", help="k values for omp (both tools)")
     ap.add_argument("--skip-mergekit", action="store_true")
+    ap.add_argument("--only", default="", help="comma list: run only rows whose label contains one (plus originals)")
     args = ap.parse_args()
+    ONLY.extend(x for x in args.only.split(",") if x)
     OUT.mkdir(parents=True, exist_ok=True)
     text = held_out()
     ks = [int(x) for x in args.ks.split(",")]
@@ -223,7 +231,8 @@ def main() -> None:
             m, t = by.get(("mergekit 0.1.5", "omp", k)), by.get(("toksmith", "omp", k))
             if m and t and m.get("wall_s") and t.get("wall_s"):
                 print(f"omp k={k}: mergekit / toksmith wall time = {m['wall_s'] / t['wall_s']:.2f}x")
-    (REPO / "benchmarks" / "out" / "transplant.json").write_text(json.dumps(rows, indent=2) + "\n")
+    name = "transplant" + ("-only" if ONLY else "") + ".json"
+    (REPO / "benchmarks" / "out" / name).write_text(json.dumps(rows, indent=2) + "\n")
 
 
 if __name__ == "__main__":
