@@ -290,11 +290,11 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
                 reduce(node, logps[k])
         del logps
     # --- end-of-text terms: anchors whose tokens are the canonical encoding of x[:e] --------------------
-    ends = sorted({e for _, e, _ in eot_nodes if _decodes(x[:e])})
-    encs = dict(zip(ends, blm.tok.encode_batch([x[:e].decode("utf-8") for e in ends]), strict=True))
+    encs = prefix_encodings(blm, x, sorted({e for _, e, _ in eot_nodes}))
+    on_e: dict[int, bool] = {0: True}  # node -> its tokens are a prefix of encs' shared head
     for node, e, v in eot_nodes:
-        want = encs.get(e)
-        if want is not None and depth[node] == len(want) and _path(parent, token, node) == want:
+        got = encs.get(e)
+        if got is not None and _ends_with(parent, token, depth, node, got, on_e):
             eot[e - first] = np.logaddexp(eot[e - first], v)
     # --- phase C: sums per position ----------------------------------------------------------------------
     for idx, vals, acc in ((rows_i, rows_v, den), (num_i, num_v, num), (mass_i, mass_v, mass)):
@@ -336,12 +336,70 @@ def _decodes(b: bytes) -> bool:
     return True
 
 
-def _path(parent: list[int], token: list[int], node: int) -> list[int]:
-    out = []
-    while node > 0:
-        out.append(token[node])
+#: bytes kept between a pre-token cut and the end of a prefix (the regexes look ahead one character)
+_CUT_MARGIN = 8
+
+
+def _local_pretokens(tok) -> bool:
+    """Whether encode(text) is BPE over regex pre-tokens of the raw text (byte-level BPE, tiktoken)."""
+    inner = getattr(tok, "_tok", None)
+    if inner is not None and getattr(inner, "normalizer", None) is not None:
+        return False
+    return tok.pretokenize("a b") is not None and tok.encode_token_bytes(b"a") is not None
+
+
+def prefix_encodings(blm: ByteLM, x: bytes, ends: list[int]) -> dict[int, tuple[list[int], list[int]]]:
+    """The canonical encoding of x[:e] for every e in `ends` where x[:e] is valid UTF-8, as (head, tail).
+
+    head + tail == encode(x[:e]); head is a prefix of encode(x) shared by many e. For tokenizers that
+    run BPE on regex pre-tokens of the raw text, a pre-token boundary c of x at least `_CUT_MARGIN` bytes
+    before e is also one of x[:e] (the regexes look ahead one character and never behind), so
+    encode(x[:e]) = encode(x)[:k] + encode(x[c:e]) with c the end of token k: only short tails are
+    encoded, instead of every prefix whole (quadratic in the window). Other tokenizers encode x[:e].
+    """
+    tok = blm.tok
+    ok = [e for e in ends if _decodes(x[:e])]
+    cuts = np.zeros(1, dtype=np.int64)
+    full: list[int] = []
+    if ok and _decodes(x) and _local_pretokens(tok):
+        text = x.decode("utf-8")
+        pieces = tok.pretokenize(text)
+        full = tok.encode(text)
+        offs = np.cumsum([0] + [len(tok.vocab.tokens[i]) for i in full])
+        bounds = np.cumsum([0] + [len(p.encode("utf-8")) for p in pieces])
+        if "".join(pieces) == text and int(offs[-1]) == len(x):
+            cuts = np.intersect1d(bounds, offs)  # pre-token boundaries (always token boundaries too)
+            tok_at = {int(o): k for k, o in enumerate(offs.tolist())}
+    at = [int(cuts[np.searchsorted(cuts, max(e - _CUT_MARGIN, 0), side="right") - 1]) for e in ok]
+    tails = tok.encode_batch([x[c:e].decode("utf-8") for c, e in zip(at, ok, strict=True)])
+    return {e: (full[: tok_at[c]] if c else [], tail) for c, e, tail in zip(at, ok, tails, strict=True)}
+
+
+def _ends_with(parent: list[int], token: list[int], depth: list[int], node: int,
+               enc: tuple[list[int], list[int]], on_e: dict[int, bool]) -> bool:
+    """Whether the node's tokens are head + tail (walks up len(tail) steps, then checks the head)."""
+    head, tail = enc
+    if depth[node] != len(head) + len(tail):
+        return False
+    for t in reversed(tail):
+        if token[node] != t:
+            return False
         node = parent[node]
-    return out[::-1]
+    return _is_head(parent, token, depth, node, head, on_e)
+
+
+def _is_head(parent: list[int], token: list[int], depth: list[int], node: int, head: list[int],
+             on_e: dict[int, bool]) -> bool:
+    """Whether the node's tokens are exactly `head` (memoised per node: heads are prefixes of one list)."""
+    stack = []
+    while node not in on_e:
+        stack.append(node)
+        node = parent[node]
+    good = on_e[node]
+    for n in reversed(stack):
+        good = good and depth[n] <= len(head) and head[depth[n] - 1] == token[n]
+        on_e[n] = good
+    return on_e[stack[0]] if stack else good
 
 
 def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: int = defaults.WINDOW,
