@@ -145,7 +145,7 @@ def test_smollm2_score_equals_the_incremental_state_on_real_text(shared_data):
     blm = ByteLM(lm)
     text = _real_text(shared_data)
     assert "\u1e3d".encode() in text and len(text) > 200
-    head = text[:80]
+    head = text[:60]
     _same(score_bytes(blm, head, with_end=True, incremental=True), blm.score(head, with_end=True), 1e-9)
     # the whole text: the unnormalised conditionals telescope to the plain forward's P(tokens, EOS)
     got = blm.score(text, with_end=True, keep_distributions=True)
@@ -165,7 +165,8 @@ def test_gemma3_score_equals_the_incremental_state_on_real_text(shared_data):
     lm = _load("gemma3", double=False)
     blm = ByteLM(lm)
     text = _real_text(shared_data)
-    part = text[-60:].decode("utf-8", "ignore").encode("utf-8")  # German and Venda, with its byte fallback
+    part = text[-45:].decode("utf-8", "ignore").encode("utf-8")  # Venda, with its byte fallback
+    assert "\u1e3d".encode() in part
     got = blm.score(part, with_end=True)
     _same(score_bytes(blm, part, with_end=True, incremental=True), got, 1e-4)
     assert abs(sum(got.log_unnormalised) - _plain_logp(lm, part)) < 1e-4

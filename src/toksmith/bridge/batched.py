@@ -214,11 +214,10 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
     full_i: list[int] = []
     full_v: list[np.ndarray] = []
 
-    def reduce(node: int, logp: np.ndarray) -> None:
+    def reduce(node: int, logp: np.ndarray, p: np.ndarray, total: float) -> None:
         e, lm0 = end[node], float(logmass[node])
         last = None if node == 0 else token[node]
-        p = np.exp(logp)
-        mask = blm.mask_for(last, pre[node], logp, float(p.sum()))
+        mask = blm.mask_for(last, pre[node], logp, total)
         q = p[order] * mask[order]
         cum = np.concatenate([[0.0], np.cumsum(q)])
         if e >= first:
@@ -266,7 +265,8 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
                     full_v.append(lm0 + _logs(np.diff(cum[_bounds(blm, cols, s, lo, hi)])))
 
     tree = TokenTree(blm.lm)
-    reduce(0, tree.root_logp)
+    p0 = np.exp(tree.root_logp)
+    reduce(0, tree.root_logp, p0, float(p0.sum()))
     step = chunk or max(8, CHUNK_BYTES // (8 * blm.tok.vocab.size))
     tree_id = {0: 0}
     nxt = 1
@@ -285,10 +285,15 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         for k, node in enumerate(batch):
             tree_id[node] = base + k
         logps = tree.extend([(tree_id[parent[node]], token[node]) for node in batch])
+        probs = np.exp(logps)
+        totals = probs.sum(axis=1)
+        # the encoder answers every node's mask will ask for, in one batch (a cache warm-up: masks unchanged)
+        canon.prefetch([(token[node], pre[node], blm.checked_ids(token[node], pre[node], logps[k], float(totals[k])))
+                        for k, node in enumerate(batch)])
         for k, node in enumerate(batch):
             if real[node]:
-                reduce(node, logps[k])
-        del logps
+                reduce(node, logps[k], probs[k], float(totals[k]))
+        del logps, probs
     # --- end-of-text terms: anchors whose tokens are the canonical encoding of x[:e] --------------------
     encs = prefix_encodings(blm, x, sorted({e for _, e, _ in eot_nodes}))
     on_e: dict[int, bool] = {0: True}  # node -> its tokens are a prefix of encs' shared head

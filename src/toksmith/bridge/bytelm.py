@@ -109,6 +109,7 @@ class ByteLM:
         self.max_len = max(len(b) for b in self.sorted_bytes)
         self.tail_mass = tail_mass
         self._none = np.zeros(0, dtype=np.int64)
+        self._undecided: dict[int, np.ndarray] = {}
         self.eos = lm.eos_id
 
     @property
@@ -181,7 +182,22 @@ class ByteLM:
             return start
         ok, _ = self.canon.pair_mask(last, pre, self._none)
         use = self.canon.decided(last, pre).copy()
-        ids = np.flatnonzero(self.canon.is_text & ~use)
+        ids = self.checked_ids(last, pre, logp, total)
+        if len(ids):
+            ok, _ = self.canon.pair_mask(last, pre, ids)
+            use[ids] = True
+        # only the structural decisions and this anchor's own checks count (never pairs checked earlier for
+        # another anchor), so the mask depends on (last, pre, logp) alone, not on what was scored before
+        return np.where(use, ok, start)
+
+    def checked_ids(self, last: int, pre: bytes, logp: np.ndarray, total: float | None = None) -> np.ndarray:
+        """The tokens `mask_for` checks through the encoder after this anchor: those the structural test
+        leaves undecided, most probable first, until the unchecked hold at most `tail_mass` of the mass."""
+        decided = self.canon.decided(last, pre)
+        key = id(decided)
+        ids = self._undecided.get(key)
+        if ids is None:
+            ids = self._undecided[key] = np.flatnonzero(self.canon.is_text & ~decided)
         if len(ids) and self.tail_mass > 0:
             p = np.exp(logp[ids])
             order = np.argsort(-p, kind="stable")
@@ -190,12 +206,7 @@ class ByteLM:
                 total = float(np.exp(logp).sum())
             keep = int(np.searchsorted(-tail, -self.tail_mass * max(total, 1e-300), side="left"))
             ids = ids[order[:keep]]
-        if len(ids):
-            ok, _ = self.canon.pair_mask(last, pre, ids)
-            use[ids] = True
-        # only the structural decisions and this anchor's own checks count (never pairs checked earlier for
-        # another anchor), so the mask depends on (last, pre, logp) alone, not on what was scored before
-        return np.where(use, ok, start)
+        return ids
 
     def new_anchor(self, node: int, end: int, logmass: float, logp: np.ndarray, last: int | None,
                    pre: bytes, tokens: tuple[int, ...]) -> _Anchor:

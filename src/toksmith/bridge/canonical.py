@@ -67,6 +67,8 @@ class Canonicality:
         self.has_pretokenizer = tok.pretokenize("a b") is not None
         self.texts: list[str | None] = [_text_or_none(b) for b in v.tokens]
         self._start: np.ndarray | None = None
+        self._nothing = np.zeros(self.n, dtype=bool)
+        self._nothing.flags.writeable = False
         self._pairs: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         #: every encoder answer (a, pre) -> {t: ok}, small, kept when a mask is evicted from `_pairs`
         self._checked: dict[tuple[int, bytes], dict[int, bool]] = {}
@@ -198,6 +200,10 @@ class Canonicality:
         entry = self._pairs.get(key)
         if entry is None:
             entry = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
+            if self.fast is not None and not pre and self.fast.eligible[a]:  # the structural part, at once
+                elig = self.fast.eligible
+                entry[0][:] = self.fast.mask(a) & elig
+                entry[1][:] = elig
             checked = self._checked.get(key)
             if checked:  # encoder answers outlive the evicted masks
                 got = np.fromiter(checked.keys(), dtype=np.int64, count=len(checked))
@@ -209,10 +215,6 @@ class Canonicality:
         else:
             self._pairs.move_to_end(key)
         ok, known = entry
-        if self.fast is not None and not pre and self.fast.eligible[a] and not known[self.fast.eligible].any():
-            elig = self.fast.eligible
-            ok[elig] = self.fast.mask(a)[elig]
-            known[elig] = True
         todo = np.flatnonzero(~known) if ids is None else ids[~known[ids]]
         if len(todo):
             res = self._check(a, pre, todo)
@@ -225,7 +227,58 @@ class Canonicality:
         """Shape (V,) bool: the tokens whose pair with `a` the structural test decides (no encoder)."""
         if self.fast is not None and not pre and self.fast.eligible[a]:
             return self.fast.eligible
-        return np.zeros(self.n, dtype=bool)
+        return self._nothing
+
+    def prefetch(self, requests: Sequence[tuple[int, bytes, np.ndarray]]) -> None:
+        """Answer the pairs (a, t) for t in ids, for many contexts (a, pre) at once, into the cache.
+
+        Whole-character strings go through one `encode_batch` per probe for all contexts together;
+        the rest as `pair_mask` does. The answers are the same as `pair_mask` would give one by one.
+        """
+        items: list[tuple[int, bytes, int, str]] = []
+        for a, pre, ids in requests:
+            ok, known = self.pair_mask(a, pre, np.zeros(0, dtype=np.int64))
+            todo = ids[~known[ids]]
+            a_text = self.texts[a]
+            if pre or a_text is None or (self.fallback and self.is_byte[a]):
+                if len(todo):
+                    self.pair_mask(a, pre, todo)
+                continue
+            other = []
+            for t in todo.tolist():
+                tt = self.texts[t]
+                if self.is_text[t] and tt is not None and not (self.fallback and self.is_byte[t]):
+                    items.append((a, pre, t, a_text + tt))
+                else:
+                    other.append(t)
+            if other:
+                self.pair_mask(a, pre, np.array(other, dtype=np.int64))
+        answers: dict[tuple[int, bytes, int], bool] = {}
+        pending = items
+        for z in PROBES:
+            if z:  # as in _check_strings: only where a pre-tokenizer's lookahead can split a whitespace run
+                pending = [it for it in pending if self.has_pretokenizer and it[3][-1:].isspace()]
+            if not pending:
+                break
+            encs = self.tok.encode_batch([it[3] + z for it in pending])
+            nxt = []
+            for it, got in zip(pending, encs, strict=True):
+                if got[:2] == [it[0], it[2]]:
+                    answers[it[:3]] = True
+                else:
+                    nxt.append(it)
+            pending = nxt
+        for it in pending:
+            answers[it[:3]] = False
+        by_context: dict[tuple[int, bytes], dict[int, bool]] = {}
+        for (a, pre, t), good in answers.items():
+            by_context.setdefault((a, pre), {})[t] = good
+        for (a, pre), got in by_context.items():
+            ok, known = self.pair_mask(a, pre, np.zeros(0, dtype=np.int64))
+            ids = np.fromiter(got.keys(), dtype=np.int64, count=len(got))
+            ok[ids] = np.fromiter(got.values(), dtype=bool, count=len(got))
+            known[ids] = True
+            self._checked.setdefault((a, pre), {}).update(got)
 
     def is_canonical(self, ids: Sequence[int], *, complete: bool = True) -> bool:
         """Sequence-level check: encode(decode(ids)) == ids (complete) or pairwise (a prefix)."""
