@@ -4,7 +4,8 @@ Every method first copies the rows of tokens the two vocabularies share byte-exa
 tokens one to one by role (`matching`); methods differ in how they build the rows of the remaining
 ("new") tokens:
 
-- `copy`: shared tokens copied, the rest by FVT (the `copy+fvt` row of the benchmark);
+- `copy`: shared tokens copied, the rest by FVT, shrunk by the output decay below (the `copy+fvt` row of
+  the benchmark; with decay 0 it equals `fvt` on every benchmark pair);
 - `fvt`: every text token is the mean of its old-tokenizer pieces (no separate copy step; a token the
   old encoder emits whole is its own single piece);
 - `omp`: orthogonal matching pursuit in a donor model's embedding space, coefficients applied to the
