@@ -59,3 +59,22 @@ def test_cli_eval_parallel_udhr_ray_writes_the_local_results(local_ray, shared_d
         assert res.exit_code == 0, res.output
         out[engine] = json.loads((tmp_path / engine / "results.json").read_text())
     assert _timeless(out["ray"]) == _timeless(out["local"])
+
+
+def test_ray_eval_equals_local_with_documents_summed_into_units(local_ray, smollm2, shared_data, tmp_path):
+    """A unit cap far below the document count: units are merged within and across shards, identically."""
+    from toksmith.corpus import read_corpus
+
+    files = [str(shared_data / "english" / n) for n in ("inaugural.txt", "state_union.txt")]
+    kw = {"data_dir": tmp_path, "shard_bytes": 150_000, "unit_cap": 100,
+          "metrics": ["compression", "fertility", "round_trip", "unk_rate"]}
+    local = evaluate([smollm2], list(read_corpus(files)), **kw).to_dict()
+    on_ray = evaluate([smollm2], list(read_corpus(files)), engine="ray", **kw).to_dict()
+    main = local["corpus"]["main"]
+    assert main["documents"] > 5000 and main["bootstrap_units"] <= 100 and main["documents_per_unit_block"] > 32
+    assert _timeless(on_ray) == _timeless(local)
+    whole = evaluate([smollm2], list(read_corpus(files)), **{**kw, "unit_cap": 1 << 20}).to_dict()
+    assert whole["corpus"]["main"]["bootstrap_units"] == main["documents"]
+    for m in ("bytes_per_token", "chars_per_token", "fertility", "round_trip", "bytes_per_token_doc_mean"):
+        assert local["results"]["smollm2"][m]["value"] == pytest.approx(whole["results"]["smollm2"][m]["value"],
+                                                                       rel=1e-12)

@@ -38,18 +38,19 @@ def _generate(target_bytes: int, seen: list[int]) -> Iterator[Document]:
         yield Document(text, "<generated>", None)
 
 
-def _peak(target_bytes: int, tok, tmp_path: Path) -> tuple[int, int, object]:
+def _peak(target_bytes: int, tok, tmp_path: Path, **kw) -> tuple[int, int, object]:
     """(tracemalloc peak, corpus bytes, results) of evaluating a generated corpus of `target_bytes`."""
     seen = [0]
+    kw.setdefault("metrics", CORPUS_METRICS)
     tracemalloc.start()
     try:
         res = evaluate(
             [tok],
             _generate(target_bytes, seen),
-            metrics=CORPUS_METRICS,
             data_dir=tmp_path,
             batch_docs=32,
             resamples=50,  # the bootstrap's weights take resamples x 2000 x 20 bytes
+            **kw,
         )
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -65,11 +66,30 @@ def test_generator_corpus_streams_in_bounded_memory(cl100k, tmp_path: Path) -> N
     assert corpus["bytes"] == big_bytes  # every generated document was read, once
     assert res.results["cl100k"]["round_trip"].value == 1.0
     # 16x the corpus costs little more memory: only the per-document statistics grow (a few hundred
-    # bytes a document of about 500, counting the copy when they are joined at the end), the batches do
-    # not. Holding the corpus would grow by more than its text (str + token ids: > 3 bytes a byte).
+    # bytes a document of about 500), the batches do not. Holding the corpus would grow by more than
+    # its text (str + token ids: > 3 bytes a byte).
     docs = corpus["documents"] - small.to_dict()["corpus"]["main"]["documents"]
     assert big_peak - small_peak < 400 * docs, (small_peak, big_peak, docs)
     assert big_peak - small_peak < (big_bytes - small_bytes) / 2, (small_peak, big_peak)
+
+
+def test_unit_cap_makes_memory_independent_of_corpus_size(cl100k, tmp_path: Path) -> None:
+    # beyond `unit_cap` units, documents are summed into blocks: 4x the documents, the same peak
+    # (shards of 300 KB: both runs hold the same number of shards' word samples at once, two)
+    # metrics without work in the background thread, whose peak would overlap the pass's at random
+    kw = {"unit_cap": 256, "shard_bytes": 300_000, "metrics": ["compression", "fertility", "round_trip", "unk_rate"]}
+    _peak(100_000, cl100k, tmp_path, **kw)
+    small_peak, _, small = _peak(1_000_000, cl100k, tmp_path, **kw)
+    big_peak, _, big = _peak(4_000_000, cl100k, tmp_path, **kw)
+    s, b = small.to_dict()["corpus"]["main"], big.to_dict()["corpus"]["main"]
+    assert s["bootstrap_units"] <= 256 < s["documents"] and b["bootstrap_units"] <= 256
+    assert b["documents"] > 3.9 * s["documents"]
+    # uncapped, the ~5,700 more documents would cost about 1.5 MB (see the test above)
+    assert big_peak - small_peak < 100_000, (small_peak, big_peak, b["documents"] - s["documents"])
+    # the sums are those of the documents: the totals do not depend on the cap
+    whole = _peak(1_000_000, cl100k, tmp_path, unit_cap=1 << 20)[2]
+    for name in ("bytes_per_token", "round_trip", "unk_rate", "bytes_per_token_doc_mean"):
+        assert small.results["cl100k"][name].value == pytest.approx(whole.results["cl100k"][name].value, rel=1e-12)
 
 
 def test_batch_size_does_not_change_results(smollm2, tmp_path: Path) -> None:

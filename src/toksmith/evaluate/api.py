@@ -39,6 +39,7 @@ from toksmith.evaluate.metric import EvalContext, MetricResult, Probe, run_probe
 from toksmith.evaluate.results import EvalResults
 from toksmith.evaluate.sharded import SHARD_BYTES, sharded_pass
 from toksmith.evaluate.stream import CorpusStats
+from toksmith.evaluate.units import UNIT_CAP
 from toksmith.io import ensure_dir
 from toksmith.tokenizers.base import Tokenizer
 
@@ -82,6 +83,8 @@ def _describe(c: CorpusStats | None, fp: dict | None) -> dict | None:
         "documents": c.n_docs,
         "bytes": int(c.doc_bytes.sum()),
         "chars": int(c.doc_chars.sum()),
+        "bootstrap_units": len(c.doc_bytes),
+        "documents_per_unit_block": c.granularity,
         "languages": c.lang_names if any(c.lang_names) else [],
         "fingerprint": fp,
     }
@@ -163,6 +166,7 @@ def evaluate(
     batch_docs: int = CHUNK_DOCS,
     engine: str = "local",
     shard_bytes: int = SHARD_BYTES,
+    unit_cap: int = UNIT_CAP,
 ) -> EvalResults:
     """Measure `tokenizers` on a corpus and/or a parallel corpus.
 
@@ -181,6 +185,8 @@ def evaluate(
         engine: "local" or "ray": where the shards of the pass are encoded and reduced (see
             `evaluate.sharded`); both give the same results, timings aside.
         shard_bytes: text bytes per shard (the unit a worker encodes and reduces).
+        unit_cap: most bootstrap units kept for `corpus` (`toksmith.evaluate.units`): beyond it
+            documents are summed into blocks, so memory stays bounded whatever the corpus size.
 
     Returns:
         `EvalResults`; `.to_dict()` is the results JSON, `.table()` the terminal table.
@@ -232,7 +238,8 @@ def evaluate(
             say(f"encoding the {group} corpus: {n:,} documents")
             if not prefetch:
                 return
-            if n >= MAX_BLOCKS and not fired:
+            # (a unit cap below 2 x MAX_BLOCKS may leave fewer units than blocks: no prefetch then)
+            if n >= MAX_BLOCKS and not fired and unit_cap >= 2 * MAX_BLOCKS:
                 fired.append(True)
                 pool.submit(weights.prefetch, group, n)
 
@@ -253,6 +260,7 @@ def evaluate(
                 on_batch=prefetch_when_big("main"),
                 engine=engine,
                 shard_bytes=shard_bytes,
+                unit_cap=unit_cap,
             )
             if text_c.n_docs == 0:
                 from toksmith.errors import CorpusError
@@ -268,6 +276,7 @@ def evaluate(
                 on_batch=prefetch_when_big("parallel", prefetch=corpus is None),
                 engine=engine,
                 shard_bytes=shard_bytes,
+                unit_cap=None,  # the aligned bootstrap draws the same document positions in every language
             )
         encode_s = time.perf_counter() - t0
         main_fp = _fingerprint(corpus) if corpus is not None else None

@@ -8,8 +8,6 @@ BOS/EOS. Documents with no tokens are left out of the means.
 
 from __future__ import annotations
 
-import numpy as np
-
 from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, metric
 
 __all__ = ["bytes_per_token", "chars_per_token", "bytes_per_token_doc_mean", "chars_per_token_doc_mean"]
@@ -36,11 +34,7 @@ def chars_per_token(m: Metric, ctx: EvalContext) -> MetricResult:
 
 def _doc_mean(m: Metric, ctx: EvalContext, field: str) -> MetricResult:
     enc = m.text(ctx)
-    amount = getattr(enc.corpus, field)
-    tokens = enc.doc_tokens
-    has = (tokens > 0).astype(np.float64)
-    per_doc = np.divide(amount, tokens, out=np.zeros(len(tokens)), where=tokens > 0)
-    return m.ratio(enc, per_doc, has)
+    return m.ratio(enc, getattr(enc, field), enc.docs_with_tokens)
 
 
 @metric(
@@ -51,7 +45,7 @@ def _doc_mean(m: Metric, ctx: EvalContext, field: str) -> MetricResult:
 )
 def bytes_per_token_doc_mean(m: Metric, ctx: EvalContext) -> MetricResult:
     """Bytes per token, averaged over documents."""
-    return _doc_mean(m, ctx, "doc_bytes")
+    return _doc_mean(m, ctx, "bytes_per_token_sum")
 
 
 @metric(
@@ -62,4 +56,4 @@ def bytes_per_token_doc_mean(m: Metric, ctx: EvalContext) -> MetricResult:
 )
 def chars_per_token_doc_mean(m: Metric, ctx: EvalContext) -> MetricResult:
     """Characters per token, averaged over documents."""
-    return _doc_mean(m, ctx, "doc_chars")
+    return _doc_mean(m, ctx, "chars_per_token_sum")

@@ -40,13 +40,13 @@ def round_trip(m: Metric, ctx: EvalContext) -> MetricResult:
     """Share of documents with decode_bytes(encode(text)) == text.encode()."""
     enc = m.text(ctx)
     ok = enc.round_trip_ok
-    bad = np.flatnonzero(~ok)
+    docs = enc.corpus.unit_docs
     examples = list(enc.failed_examples)
     return m.ratio(
         enc,
         ok.astype(np.float64),
-        np.ones(len(ok)),
-        details={"failed_documents": int(len(bad)), "examples": examples},
+        docs.astype(np.float64),
+        details={"failed_documents": int(docs.sum() - ok.sum()), "examples": examples},
     )
 
 

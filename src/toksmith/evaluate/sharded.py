@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-import numpy as np
-
 from toksmith.corpus import Document
 from toksmith.engine import ENGINES, map_reduce
 from toksmith.errors import OptionError, ToksmithError
 from toksmith.evaluate.encoded import CHUNK_DOCS
-from toksmith.evaluate.stream import CorpusStats, ShardStats, TokenStats, merge_shards, reduce_shard
+from toksmith.evaluate.stream import CorpusStats, ShardStats, TokenStats, absorb, merge_shards, reduce_shard
+from toksmith.evaluate.units import UNIT_CAP
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = ["SHARD_BYTES", "shard_documents", "sharded_pass"]
@@ -75,22 +74,16 @@ def _as_sources(pairs: list[tuple[str, str]]) -> list[tuple[str | None, list[Doc
 
 
 def _fold(done: list[ShardStats], sh: ShardStats) -> None:
-    """Keep `sh`, folding its unigram counts and word sample into the first shard at once.
+    """Fold `sh`, the next shard in corpus order, into the first one at once (`stream.absorb`).
 
-    A shard's counts are (V,) int64 per tokenizer and its sample up to `WordSample.PICK` words; held
-    for every shard until the merge they would grow with the corpus. Folding in shard order is what
-    `merge_shards` does later anyway (integer sums; samples merged in the same order), so the result
-    is unchanged.
+    Units, counts and samples held per shard until the merge would grow with the corpus; folded as
+    they arrive, the driver holds one shard's state plus a bounded number of units. Both engines fold
+    the same shards in the same order, so the sums are formed in the same order.
     """
     if done:
-        first = done[0]
-        for a, b in zip(first.accs, sh.accs, strict=True):
-            a.add_counts(b.counts)
-            b.counts = np.zeros(0, dtype=np.int64)
-        if first.sample is not None and sh.sample is not None:
-            first.sample.merge(sh.sample)
-            sh.sample = None
-    done.append(sh)
+        absorb(done[0], sh)
+    else:
+        done.append(sh)
 
 
 def _recipe(tok: Tokenizer) -> dict[str, Any]:
@@ -101,12 +94,13 @@ def _recipe(tok: Tokenizer) -> dict[str, Any]:
     return {"args": dict(args), "fingerprint": tok.fingerprint}
 
 
-def _reduce_on_worker(task: tuple[list[dict[str, Any]], int, list[tuple[str, str]], frozenset[str], int]
-                      ) -> ShardStats:
+def _reduce_on_worker(
+    task: tuple[list[dict[str, Any]], int, int, list[tuple[str, str]], frozenset[str], int, int | None],
+) -> ShardStats:
     """Ray task: load the tokenizers (cached per worker process), encode and reduce one shard."""
     from toksmith.tokenizers import load_tokenizer
 
-    recipes, index, pairs, stats, chunk_docs = task
+    recipes, index, first_doc, pairs, stats, chunk_docs, unit_cap = task
     toks = []
     for r in recipes:
         tok = load_tokenizer(**r["args"])
@@ -114,10 +108,20 @@ def _reduce_on_worker(task: tuple[list[dict[str, Any]], int, list[tuple[str, str
             raise ToksmithError(f"{tok.name}: the worker loaded a different tokenizer (fingerprint "
                                 f"{tok.fingerprint}, expected {r['fingerprint']}); workers need the same files")
         toks.append(tok)
-    sh = reduce_shard(toks, _as_sources(pairs), stats=stats, chunk_docs=chunk_docs, shard=index)
+    sh = reduce_shard(toks, _as_sources(pairs), stats=stats, chunk_docs=chunk_docs, shard=index,
+                      first_doc=first_doc, unit_cap=unit_cap)
     for a in sh.accs:
         a.tokenizer = None  # tokenizer objects stay on the worker; the driver re-attaches its own
     return sh
+
+
+def _tasks(recipes: list[dict[str, Any]], shards: Iterable[list[tuple[str, str]]], want: frozenset[str],
+           chunk_docs: int, unit_cap: int | None) -> Iterator[tuple]:
+    """One Ray task per shard: the shard's index and the corpus index of its first document ride along."""
+    first = 0
+    for k, pairs in enumerate(shards):
+        yield recipes, k, first, pairs, want, chunk_docs, unit_cap
+        first += len(pairs)
 
 
 def sharded_pass(
@@ -131,10 +135,12 @@ def sharded_pass(
     engine: str = "local",
     shard_bytes: int = SHARD_BYTES,
     max_in_flight: int | None = None,
+    unit_cap: int | None = UNIT_CAP,
 ) -> tuple[CorpusStats, list[TokenStats]]:
     """The pass of `stream_corpus`, shard by shard, on `engine`; the same statistics on every engine.
 
-    `on_batch(documents so far)` is called as shards (local: batches) complete.
+    `on_batch(documents so far)` is called as shards (local: batches) complete. `unit_cap` bounds the
+    bootstrap units kept (`toksmith.evaluate.units`; None: one per document).
     """
     if engine not in ENGINES:
         raise OptionError(f"unknown engine '{engine}' (choose from: {', '.join(ENGINES)})")
@@ -149,6 +155,7 @@ def sharded_pass(
 
     if engine == "local":
         cut = _Cut(sources, shard_bytes)
+        shards = 0
         while cut.has_more():
             base = seen[0]
 
@@ -157,7 +164,8 @@ def sharded_pass(
                     on_batch(base + n)
 
             sh = reduce_shard(toks, [(None, cut.shard())], stats=want, chunk_docs=chunk_docs, on_batch=progress,
-                              shard=len(done))
+                              shard=shards, first_doc=base, unit_cap=unit_cap)
+            shards += 1
             seen[0] += sh.n_docs
             _fold(done, sh)
     else:
@@ -166,12 +174,12 @@ def sharded_pass(
         ray = ray_init()
         recipes = [_recipe(t) for t in toks]
         workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        tasks = ((recipes, k, pairs, want, chunk_docs) for k, pairs in enumerate(shard_documents(sources, shard_bytes)))
+        tasks = _tasks(recipes, shard_documents(sources, shard_bytes), want, chunk_docs, unit_cap)
         map_reduce(_reduce_on_worker, tasks, lambda acc, sh: _fold(acc, sh) or acc, done, engine="ray",
                    max_in_flight=max_in_flight or 2 * workers, on_result=count)
         for sh in done:
             for a, tok in zip(sh.accs, toks, strict=True):
                 a.tokenizer = tok
     if not done:  # an empty corpus: one empty shard, as the one-pass reader gives
-        done.append(reduce_shard(toks, [], stats=want, chunk_docs=chunk_docs))
+        done.append(reduce_shard(toks, [], stats=want, chunk_docs=chunk_docs, unit_cap=unit_cap))
     return merge_shards(done, name=name)

@@ -4,14 +4,15 @@ A producer thread reads `CHUNK_DOCS` non-empty documents at a time and encodes t
 tokenizer (`encode_batch` releases the GIL, so the encoding of one batch overlaps with the reduction
 of the previous one); the calling thread reduces each batch to what the metrics read and drops it:
 
-- per document (compact numpy arrays): bytes, characters, language, words; per tokenizer tokens,
-  unknown tokens, bytes lost to unknown tokens, round-trip equality, tokens overlapping words and
-  words split into 2+ tokens;
+- per bootstrap unit (`toksmith.evaluate.units`: a document, or on a corpus of more than `UNIT_CAP`
+  documents a block of documents of one language), sums of: documents, bytes, characters, words; per
+  tokenizer tokens, unknown tokens, bytes lost to unknown tokens, documents that round-trip, tokens
+  overlapping words, words split into 2+ tokens, and each document's bytes and characters per token;
 - per tokenizer: the unigram counts (|V|), the digit-run tally (`DigitTally`), the time of every
   `encode_batch` call;
 - a fixed-size sample of word occurrences (`WordSample`) and of texts for the report's viewer.
 
-Memory is O(documents + |V|) whatever the corpus bytes: at most two encoded batches wait in the queue.
+Memory is O(units + |V|), bounded whatever the corpus size: at most two encoded batches wait in the queue.
 
 The pass is two steps, so that it can be spread over workers: `reduce_shard` encodes and reduces one
 shard (a run of documents, in order) to a `ShardStats`, and `merge_shards` joins the shards' results,
@@ -35,6 +36,7 @@ import numpy as np
 from toksmith.corpus import Document
 from toksmith.evaluate.digit_splits import PATTERNS, classify_runs, first_seen, long_shares
 from toksmith.evaluate.encoded import CHUNK_DOCS, Encoded, TextCorpus, flatten, vocab_arrays
+from toksmith.evaluate.units import UNIT_CAP, Units
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "ShardStats",
     "TokenStats",
     "WordSample",
+    "absorb",
     "merge_shards",
     "reduce_shard",
     "stream_corpus",
@@ -182,15 +185,21 @@ class DigitTally:
 
 @dataclass
 class CorpusStats:
-    """The tokenizer-independent result of the pass: per-document arrays and samples."""
+    """The tokenizer-independent result of the pass: per-unit sums and samples.
+
+    The `doc_*` arrays have one entry per bootstrap unit (`toksmith.evaluate.units`), which is one
+    document unless the corpus has more than `UNIT_CAP` documents (`granularity` > 1).
+    """
 
     name: str
     n_docs: int
     lang_names: list[str]  # sorted; "" for documents without a language
-    doc_lang: np.ndarray  # (n_docs,) int32 index into lang_names
-    doc_bytes: np.ndarray  # (n_docs,) int64
-    doc_chars: np.ndarray  # (n_docs,) int64
-    doc_words: np.ndarray | None  # (n_docs,) float64 UAX #29 words, when "words" was asked for
+    doc_lang: np.ndarray  # (units,) int32 index into lang_names
+    doc_bytes: np.ndarray  # (units,) int64
+    doc_chars: np.ndarray  # (units,) int64
+    doc_words: np.ndarray | None  # (units,) float64 UAX #29 words, when "words" was asked for
+    unit_docs: np.ndarray  # (units,) int64 documents per unit
+    granularity: int  # 1: a unit is a document; else consecutive corpus indices per unit block
     word_texts_sample: list[str]  # when "word_sample" was asked for
     heads: dict[str, tuple[int, str]]  # lang -> (length, stripped text) of the longest of its first docs
     first_texts: list[str]  # stripped texts (> 40 characters) among the first documents, at most 3
@@ -201,16 +210,19 @@ class CorpusStats:
 
 @dataclass
 class TokenStats:
-    """One tokenizer's result of the pass over one corpus."""
+    """One tokenizer's result of the pass over one corpus (arrays: one entry per unit, as `CorpusStats`)."""
 
     tokenizer: Tokenizer
     corpus: CorpusStats
-    doc_tokens: np.ndarray  # (n_docs,) int64
-    doc_unk: np.ndarray  # (n_docs,) int64 unknown tokens
-    doc_unk_bytes: np.ndarray  # (n_docs,) int64 text bytes lost by documents with unknown tokens
-    round_trip_ok: np.ndarray | None  # (n_docs,) bool, when "round_trip" was asked for
-    word_tokens: np.ndarray | None  # (n_docs,) float64 sum over words of overlapping tokens
-    word_continued: np.ndarray | None  # (n_docs,) float64 words overlapped by 2+ tokens
+    doc_tokens: np.ndarray  # (units,) int64
+    doc_unk: np.ndarray  # (units,) int64 unknown tokens
+    doc_unk_bytes: np.ndarray  # (units,) int64 text bytes lost by documents with unknown tokens
+    round_trip_ok: np.ndarray | None  # (units,) int64 documents that round-trip, when "round_trip" was asked for
+    word_tokens: np.ndarray | None  # (units,) float64 sum over words of overlapping tokens
+    word_continued: np.ndarray | None  # (units,) float64 words overlapped by 2+ tokens
+    docs_with_tokens: np.ndarray  # (units,) int64 documents with at least one token
+    bytes_per_token_sum: np.ndarray  # (units,) float64 sum over documents of bytes / tokens
+    chars_per_token_sum: np.ndarray  # (units,) float64 sum over documents of characters / tokens
     counts: np.ndarray  # (V,) int64 occurrences of every id
     chunk_times: list[tuple[int, float]]  # (bytes, seconds) of every timed encode_batch call
     warmup_s: float
@@ -224,14 +236,10 @@ class _Acc:
 
     tokenizer: Tokenizer
     counts: np.ndarray
-    parts: dict[str, list[np.ndarray]] = field(default_factory=dict)
     chunk_times: list[tuple[int, float]] = field(default_factory=list)
     warmup_s: float = 0.0
     failed: list[str] = field(default_factory=list)
     digits: DigitTally | None = None
-
-    def push(self, key: str, arr: np.ndarray) -> None:
-        self.parts.setdefault(key, []).append(arr)
 
     def add_counts(self, c: np.ndarray) -> None:
         if len(c) > len(self.counts):  # an id beyond the vocabulary
@@ -243,8 +251,7 @@ class _Acc:
     def merge(self, other: _Acc) -> None:
         """Append a later shard's state."""
         self.add_counts(other.counts)
-        for key, arrs in other.parts.items():
-            self.parts.setdefault(key, []).extend(arrs)
+        other.counts = np.zeros(0, dtype=np.int64)
         if not self.chunk_times:
             self.warmup_s = other.warmup_s
         self.chunk_times += other.chunk_times
@@ -252,21 +259,14 @@ class _Acc:
         if self.digits is not None and other.digits is not None:
             self.digits.merge(other.digits)
 
-    def cat(self, key: str, dtype: Any) -> np.ndarray:
-        p = self.parts.get(key)
-        return np.concatenate(p) if p else np.zeros(0, dtype=dtype)
-
 
 @dataclass
 class ShardStats:
-    """What one shard of the pass reduces to: per-document arrays, tallies and samples, mergeable in order."""
+    """What one shard of the pass reduces to: per-unit sums, tallies and samples, mergeable in order."""
 
     stats: frozenset[str]
-    langs: list[str]  # this shard's languages in order of first appearance; doc_lang indexes it
-    doc_lang: list[np.ndarray] = field(default_factory=list)
-    doc_bytes: list[np.ndarray] = field(default_factory=list)
-    doc_chars: list[np.ndarray] = field(default_factory=list)
-    doc_words: list[np.ndarray] = field(default_factory=list)
+    langs: list[str]  # this shard's languages in order of first appearance; the units' codes index it
+    units: Units = field(default_factory=Units)
     heads: dict[str, tuple[int, str, int]] = field(default_factory=dict)  # lang -> (length, text, docs seen)
     first_texts: list[str] = field(default_factory=list)
     n_docs: int = 0
@@ -358,9 +358,7 @@ def _reduce_batch(
             code_of[x] = len(sh.langs)
             sh.langs.append(x)
         codes.append(code_of[x])
-    sh.doc_lang.append(np.array(codes, dtype=np.int32))
-    sh.doc_bytes.append(batch.doc_bytes)
-    sh.doc_chars.append(batch.doc_chars)
+    cols: dict[str, np.ndarray] = {"bytes": batch.doc_bytes, "chars": batch.doc_chars}
     for i, t in enumerate(texts):
         x = langs[i]
         h = sh.heads.get(x)
@@ -374,30 +372,38 @@ def _reduce_batch(
     sh.n_docs += batch.n_docs
     if want & {"words", "word_sample"}:
         ws, we, wdoc = batch.words
-        sh.doc_words.append(np.bincount(wdoc, minlength=batch.n_docs).astype(np.float64))
+        cols["words"] = np.bincount(wdoc, minlength=batch.n_docs).astype(np.float64)
         if sh.sample is not None:
             sh.sample.add(batch.joined, *batch.word_chars)
     runs = batch.digit_runs if "digits" in want else None
-    for a, ((ids, doc_tok), dt, warm) in zip(sh.accs, encoded, strict=True):
+    for j, (a, ((ids, doc_tok), dt, warm)) in enumerate(zip(sh.accs, encoded, strict=True)):
         enc = Encoded(a.tokenizer, batch, ids, doc_tok)
         if not a.chunk_times:
             a.warmup_s = warm
         a.chunk_times.append((int(batch.doc_bytes.sum()), dt))
         a.add_counts(np.bincount(ids, minlength=len(a.counts)))
-        a.push("tokens", enc.doc_tokens)
-        a.push("unk", enc.doc_unk)
-        a.push("unk_bytes", enc.doc_unk_bytes)
+        tokens = enc.doc_tokens
+        has = tokens > 0
+        col = f"{j}:"
+        cols[col + "tokens"] = tokens
+        cols[col + "unk"] = enc.doc_unk
+        cols[col + "unk_bytes"] = enc.doc_unk_bytes
+        cols[col + "has_tokens"] = has.astype(np.int64)
+        cols[col + "bytes_per_token"] = np.divide(batch.doc_bytes, tokens, out=np.zeros(len(tokens)), where=has)
+        cols[col + "chars_per_token"] = np.divide(batch.doc_chars, tokens, out=np.zeros(len(tokens)), where=has)
         if "round_trip" in want:
             ok = enc.round_trip_ok
-            a.push("round_trip", ok)
+            cols[col + "round_trip"] = ok.astype(np.int64)
             if len(a.failed) < 3 and not ok.all():
                 a.failed += [texts[i][:80] for i in np.flatnonzero(~ok)[: 3 - len(a.failed)].tolist()]
         if "words" in want:
             k = enc.tokens_in(ws, we)
-            a.push("word_tokens", np.bincount(wdoc, weights=k, minlength=batch.n_docs))
-            a.push("word_continued", np.bincount(wdoc, weights=(k >= 2).astype(np.float64), minlength=batch.n_docs))
+            cols[col + "word_tokens"] = np.bincount(wdoc, weights=k, minlength=batch.n_docs)
+            cols[col + "word_continued"] = np.bincount(wdoc, weights=(k >= 2).astype(np.float64),
+                                                       minlength=batch.n_docs)
         if a.digits is not None and runs is not None:
             a.digits.add(enc, *runs)
+    sh.units.add(np.array(codes, dtype=np.int32), cols)
 
 
 def reduce_shard(
@@ -408,16 +414,20 @@ def reduce_shard(
     chunk_docs: int = CHUNK_DOCS,
     on_batch: Callable[[int], None] | None = None,
     shard: int = 0,
+    first_doc: int = 0,
+    unit_cap: int | None = UNIT_CAP,
 ) -> ShardStats:
     """Encode and reduce one shard: the documents of `sources` ((language or None, documents), in order).
 
     Batches of `chunk_docs` documents are read and encoded by every tokenizer in a producer thread
     while the previous batch is reduced here. `stats` names the optional statistics to gather
     (`OPTIONAL_STATS`); `on_batch(documents so far)` is called after each batch; `shard` (its index
-    in corpus order) seeds the shard's word sample.
+    in corpus order) seeds the shard's word sample; `first_doc` is the corpus index of its first
+    document and `unit_cap` the most bootstrap units to keep (`toksmith.evaluate.units`).
     """
     want = _check_stats(stats)
-    sh = ShardStats(want, [], sample=WordSample(shard=shard) if "word_sample" in want else None)
+    sample = WordSample(shard=shard) if "word_sample" in want else None
+    sh = ShardStats(want, [], Units(unit_cap, first_doc), sample=sample)
     for t in toks:
         vocab_arrays(t.vocab)
         tally = DigitTally() if "digits" in want else None
@@ -445,72 +455,81 @@ def reduce_shard(
     return sh
 
 
+def absorb(first: ShardStats, sh: ShardStats) -> None:
+    """Append the state of `sh`, the next shard in corpus order, to `first` (and empty `sh`)."""
+    for x in sh.langs:
+        if x not in first.langs:
+            first.langs.append(x)
+    lang_map = np.array([first.langs.index(x) for x in sh.langs] or [0], dtype=np.int32)
+    first.units.extend(sh.units, lang_map)
+    sh.units = Units(first.units.cap)
+    for x, h in sh.heads.items():
+        first.heads.setdefault(x, h)
+    first.first_texts += sh.first_texts[: 3 - len(first.first_texts)]
+    first.n_docs += sh.n_docs
+    if first.sample is not None and sh.sample is not None:
+        first.sample.merge(sh.sample)
+        sh.sample = None
+    for a, b in zip(first.accs, sh.accs, strict=True):
+        a.merge(b)
+
+
 def merge_shards(shards: Sequence[ShardStats], *, name: str) -> tuple[CorpusStats, list[TokenStats]]:
     """Join the shards of one pass, in corpus order, into the statistics the metrics read.
 
-    Languages are sorted; per-document arrays are concatenated in shard order; counts and tallies are
-    summed; the viewer's texts come from the first shard that has them.
+    Languages are sorted; units are joined in corpus order (and merged where a unit spans shards);
+    counts and tallies are summed; the viewer's texts come from the first shard that has them.
     """
     if not shards:
         raise ValueError("merge_shards needs at least one shard")
-    want = shards[0].stats
-    order = sorted({x for sh in shards for x in sh.langs})
-    index = {x: i for i, x in enumerate(order)}
-    lang_parts = [
-        np.array([index[x] for x in sh.langs], dtype=np.int32)[np.concatenate(sh.doc_lang)]
-        for sh in shards
-        if sh.doc_lang
-    ]
+    first = shards[0]
+    for sh in shards[1:]:
+        absorb(first, sh)
+    want = first.stats
+    units = first.units
+    units.finish()
+    order = sorted(first.langs)
+    index = np.array([order.index(x) for x in first.langs] or [0], dtype=np.int32)
     words_on = bool(want & {"words", "word_sample"})
-    heads: dict[str, tuple[int, str]] = {}
-    first_texts: list[str] = []
-    sample: WordSample | None = None
-    for sh in shards:
-        for x, h in sh.heads.items():
-            heads.setdefault(x, (h[0], h[1]))
-        first_texts += sh.first_texts[: 3 - len(first_texts)]
-        if sh.sample is not None:
-            if sample is None:
-                sample = sh.sample
-            else:
-                sample.merge(sh.sample)
+    empty = not len(units)
 
-    def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    def col(key: str, dtype: Any) -> np.ndarray:
+        return np.zeros(0, dtype=dtype) if empty else units.column(key)
 
     cs = CorpusStats(
         name=name,
-        n_docs=sum(sh.n_docs for sh in shards),
+        n_docs=first.n_docs,
         lang_names=order,
-        doc_lang=cat(lang_parts, np.int32),
-        doc_bytes=cat([a for sh in shards for a in sh.doc_bytes], np.int64),
-        doc_chars=cat([a for sh in shards for a in sh.doc_chars], np.int64),
-        doc_words=cat([a for sh in shards for a in sh.doc_words], np.float64) if words_on else None,
-        word_texts_sample=sample.result() if sample is not None else [],
-        heads=heads,
-        first_texts=first_texts,
+        doc_lang=np.zeros(0, dtype=np.int32) if empty else index[units.lang],
+        doc_bytes=col("bytes", np.int64),
+        doc_chars=col("chars", np.int64),
+        doc_words=col("words", np.float64) if words_on else None,
+        unit_docs=units.docs,
+        granularity=units.granularity,
+        word_texts_sample=first.sample.result() if first.sample is not None else [],
+        heads={x: (h[0], h[1]) for x, h in first.heads.items()},
+        first_texts=first.first_texts,
     )
-    accs = shards[0].accs
-    for sh in shards[1:]:
-        for a, b in zip(accs, sh.accs, strict=True):
-            a.merge(b)
     out = [
         TokenStats(
             tokenizer=a.tokenizer,
             corpus=cs,
-            doc_tokens=a.cat("tokens", np.int64),
-            doc_unk=a.cat("unk", np.int64),
-            doc_unk_bytes=a.cat("unk_bytes", np.int64),
-            round_trip_ok=a.cat("round_trip", bool) if "round_trip" in want else None,
-            word_tokens=a.cat("word_tokens", np.float64) if "words" in want else None,
-            word_continued=a.cat("word_continued", np.float64) if "words" in want else None,
+            doc_tokens=col(f"{j}:tokens", np.int64),
+            doc_unk=col(f"{j}:unk", np.int64),
+            doc_unk_bytes=col(f"{j}:unk_bytes", np.int64),
+            round_trip_ok=col(f"{j}:round_trip", np.int64) if "round_trip" in want else None,
+            word_tokens=col(f"{j}:word_tokens", np.float64) if "words" in want else None,
+            word_continued=col(f"{j}:word_continued", np.float64) if "words" in want else None,
+            docs_with_tokens=col(f"{j}:has_tokens", np.int64),
+            bytes_per_token_sum=col(f"{j}:bytes_per_token", np.float64),
+            chars_per_token_sum=col(f"{j}:chars_per_token", np.float64),
             counts=a.counts,
             chunk_times=a.chunk_times,
             warmup_s=a.warmup_s,
             failed_examples=a.failed,
             digits=a.digits,
         )
-        for a in accs
+        for j, a in enumerate(first.accs)
     ]
     return cs, out
 
