@@ -150,7 +150,7 @@ def test_smollm2_score_equals_the_incremental_state_on_real_text(shared_data):
     # the whole text: the unnormalised conditionals telescope to the plain forward's P(tokens, EOS)
     got = blm.score(text, with_end=True, keep_distributions=True)
     assert abs(sum(got.log_unnormalised) - _plain_logp(lm, text)) < 1e-9
-    # many windows (cut inside multi-byte characters too) = each window scored on its own
+    # many windows (cuts at token boundaries of the canonical encoding) = each window scored on its own
     wins = byte_windows(blm, text, window=20, stride=10)
     assert len(wins) > 5
     multi = blm.score(text, window=20, stride=10)

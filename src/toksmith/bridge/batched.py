@@ -287,9 +287,6 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         logps = tree.extend([(tree_id[parent[node]], token[node]) for node in batch])
         probs = np.exp(logps)
         totals = probs.sum(axis=1)
-        # the encoder answers every node's mask will ask for, in one batch (a cache warm-up: masks unchanged)
-        canon.prefetch([(token[node], pre[node], blm.checked_ids(token[node], pre[node], logps[k], float(totals[k])))
-                        for k, node in enumerate(batch)])
         for k, node in enumerate(batch):
             if real[node]:
                 reduce(node, logps[k], probs[k], float(totals[k]))

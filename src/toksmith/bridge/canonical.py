@@ -229,57 +229,6 @@ class Canonicality:
             return self.fast.eligible
         return self._nothing
 
-    def prefetch(self, requests: Sequence[tuple[int, bytes, np.ndarray]]) -> None:
-        """Answer the pairs (a, t) for t in ids, for many contexts (a, pre) at once, into the cache.
-
-        Whole-character strings go through one `encode_batch` per probe for all contexts together;
-        the rest as `pair_mask` does. The answers are the same as `pair_mask` would give one by one.
-        """
-        items: list[tuple[int, bytes, int, str]] = []
-        for a, pre, ids in requests:
-            ok, known = self.pair_mask(a, pre, np.zeros(0, dtype=np.int64))
-            todo = ids[~known[ids]]
-            a_text = self.texts[a]
-            if pre or a_text is None or (self.fallback and self.is_byte[a]):
-                if len(todo):
-                    self.pair_mask(a, pre, todo)
-                continue
-            other = []
-            for t in todo.tolist():
-                tt = self.texts[t]
-                if self.is_text[t] and tt is not None and not (self.fallback and self.is_byte[t]):
-                    items.append((a, pre, t, a_text + tt))
-                else:
-                    other.append(t)
-            if other:
-                self.pair_mask(a, pre, np.array(other, dtype=np.int64))
-        answers: dict[tuple[int, bytes, int], bool] = {}
-        pending = items
-        for z in PROBES:
-            if z:  # as in _check_strings: only where a pre-tokenizer's lookahead can split a whitespace run
-                pending = [it for it in pending if self.has_pretokenizer and it[3][-1:].isspace()]
-            if not pending:
-                break
-            encs = self.tok.encode_batch([it[3] + z for it in pending])
-            nxt = []
-            for it, got in zip(pending, encs, strict=True):
-                if got[:2] == [it[0], it[2]]:
-                    answers[it[:3]] = True
-                else:
-                    nxt.append(it)
-            pending = nxt
-        for it in pending:
-            answers[it[:3]] = False
-        by_context: dict[tuple[int, bytes], dict[int, bool]] = {}
-        for (a, pre, t), good in answers.items():
-            by_context.setdefault((a, pre), {})[t] = good
-        for (a, pre), got in by_context.items():
-            ok, known = self.pair_mask(a, pre, np.zeros(0, dtype=np.int64))
-            ids = np.fromiter(got.keys(), dtype=np.int64, count=len(got))
-            ok[ids] = np.fromiter(got.values(), dtype=bool, count=len(got))
-            known[ids] = True
-            self._checked.setdefault((a, pre), {}).update(got)
-
     def is_canonical(self, ids: Sequence[int], *, complete: bool = True) -> bool:
         """Sequence-level check: encode(decode(ids)) == ids (complete) or pairwise (a prefix)."""
         if complete:
