@@ -37,6 +37,8 @@ PROBES: tuple[str, ...] = ("", "\x00")
 MAX_COMPLETIONS = 256
 #: memory for cached pair masks (two bools per token each); the LRU holds this / (2 V) contexts.
 MASK_CACHE_BYTES = 128 * 2**20
+#: encoder answers kept beyond the mask cache (5 bytes each: id + answer); the oldest contexts go first
+CHECKED_CACHE_ANSWERS = 8 * 2**20
 
 
 class Canonicality:
@@ -70,8 +72,10 @@ class Canonicality:
         self._nothing = np.zeros(self.n, dtype=bool)
         self._nothing.flags.writeable = False
         self._pairs: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        #: every encoder answer (a, pre) -> {t: ok}, small, kept when a mask is evicted from `_pairs`
-        self._checked: dict[tuple[int, bytes], dict[int, bool]] = {}
+        #: encoder answers (a, pre) -> (ids, ok), kept when a mask is evicted from `_pairs`; bounded by
+        #: CHECKED_CACHE_ANSWERS (they are facts about the encoder, so evicting one only costs a re-check)
+        self._checked: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._checked_n = 0
         self._cache_size = cache_size if cache_size is not None else max(64, MASK_CACHE_BYTES // (2 * self.n))
         #: the structural test (no encoder calls) for whole-character pairs of regular BPE tokens
         self.fast: PretokenPairs | None = None
@@ -205,9 +209,9 @@ class Canonicality:
                 entry[0][:] = self.fast.mask(a) & elig
                 entry[1][:] = elig
             checked = self._checked.get(key)
-            if checked:  # encoder answers outlive the evicted masks
-                got = np.fromiter(checked.keys(), dtype=np.int64, count=len(checked))
-                entry[0][got] = np.fromiter(checked.values(), dtype=bool, count=len(checked))
+            if checked is not None:  # encoder answers outlive the evicted masks
+                got, got_ok = checked
+                entry[0][got] = got_ok
                 entry[1][got] = True
             self._pairs[key] = entry
             if len(self._pairs) > self._cache_size:
@@ -220,8 +224,20 @@ class Canonicality:
             res = self._check(a, pre, todo)
             ok[todo] = res
             known[todo] = True
-            self._checked.setdefault(key, {}).update(zip(todo.tolist(), res.tolist(), strict=True))
+            self._remember(key, todo, np.asarray(res, dtype=bool))
         return ok, known
+
+    def _remember(self, key: tuple[int, bytes], ids: np.ndarray, ok: np.ndarray) -> None:
+        """Keep encoder answers for `key` (compact arrays), dropping the oldest contexts over the budget."""
+        old = self._checked.pop(key, None)
+        if old is not None:
+            self._checked_n -= len(old[0])
+            ids, ok = np.concatenate((old[0], ids)), np.concatenate((old[1], ok))
+        self._checked[key] = (ids.astype(np.int32), ok)
+        self._checked_n += len(ids)
+        while self._checked_n > CHECKED_CACHE_ANSWERS and len(self._checked) > 1:
+            _, (gone, _) = self._checked.popitem(last=False)
+            self._checked_n -= len(gone)
 
     def decided(self, a: int, pre: bytes) -> np.ndarray:
         """Shape (V,) bool: the tokens whose pair with `a` the structural test decides (no encoder)."""
