@@ -42,7 +42,7 @@ import numpy as np
 from toksmith import defaults
 from toksmith.bridge.tree import TokenTree
 from toksmith.errors import OptionError
-from toksmith.utf8 import pending_char
+from toksmith.utf8 import pending_char, valid_utf8
 
 if TYPE_CHECKING:
     from toksmith.bridge.bytelm import ByteLM
@@ -330,14 +330,6 @@ def _logs(v: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(v, 0.0))
 
 
-def _decodes(b: bytes) -> bool:
-    try:
-        b.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 #: bytes kept between a pre-token cut and the end of a prefix (the regexes look ahead one character)
 _CUT_MARGIN = 8
 
@@ -360,10 +352,10 @@ def prefix_encodings(blm: ByteLM, x: bytes, ends: list[int]) -> dict[int, tuple[
     encoded, instead of every prefix whole (quadratic in the window). Other tokenizers encode x[:e].
     """
     tok = blm.tok
-    ok = [e for e in ends if _decodes(x[:e])]
+    ok = [e for e in ends if valid_utf8(x[:e])]
     cuts = np.zeros(1, dtype=np.int64)
     full: list[int] = []
-    if ok and _decodes(x) and _local_pretokens(tok):
+    if ok and valid_utf8(x) and _local_pretokens(tok):
         text = x.decode("utf-8")
         pieces = tok.pretokenize(text)
         full = tok.encode(text)

@@ -97,10 +97,6 @@ class Units:
         self._join()
         return self._docs[0] if self._docs else np.zeros(0, dtype=np.int64)
 
-    @property
-    def names(self) -> list[str]:
-        return sorted(self._cols)
-
     def _join(self) -> None:
         if len(self._lang) > 1:  # one column at a time, so the peak is one column's copy
             for parts in (self._lang, self._start, self._docs, *self._cols.values()):
@@ -122,14 +118,15 @@ class Units:
             return
         lang, start = self._lang[0], self._start[0]
         block = start // self.granularity
-        key = block * (int(lang.max()) + 1) + lang
+        n_langs = int(lang.max()) + 1
+        key = block * n_langs + lang
         uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
         if len(uniq) == self._count:
             return
         # unit order: block, then the corpus index of the unit's first document
         first_start = np.full(len(uniq), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first_start, inv, start)
-        order = np.lexsort((first_start, uniq // (int(lang.max()) + 1)))
+        order = np.lexsort((first_start, uniq // n_langs))
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         slot = rank[inv]
