@@ -107,6 +107,47 @@ def test_ensemble_score_equals_the_incremental_ensemble(tmp_path):
         _same(want, ens.score(TINY_TEXTS[1], with_end=True), 1e-9)
 
 
+# --- real tokenizers, tiny random models (no real model loaded) ---------------------------------------
+
+def _paragraphs(shared_data, n: int) -> bytes:
+    """n bytes of English inaugural prose with a paragraph break ("\\n\\n") every ~100 bytes."""
+    text = (shared_data / "english" / "inaugural.txt").read_bytes()
+    i = text.index(b"relief from the lies of propaganda")
+    return text[i: i + n]
+
+
+@pytest.mark.parametrize("name", ["gemma3", "smollm2"])
+def test_candidates_grow_linearly_across_paragraph_breaks(name, request, shared_data):
+    """Phase A used to expand pairs only the single-token rule admits: on Gemma 3, "\\n" + "\\n" (the
+    encoder emits the added token "\\n\\n") doubled every candidate path after each paragraph break
+    (854 candidates on 300 bytes, 229,174 on 1,500, many GB on 3,000). Now such pairs are deferred."""
+    from toksmith.bridge.batched import _Candidates
+
+    tok = request.getfixturevalue(name)
+    blm = ByteLM((tiny_gemma3 if name == "gemma3" else tiny_llama)(tok))  # no forward runs here
+    x = _paragraphs(shared_data, 1500)
+    assert x.count(b"\n\n") >= 8
+    cands = _Candidates(blm, x, len(x) - 1)
+    assert len(cands) <= 1.1 * len(x)  # about one anchor per byte, as the batched forwards need
+    assert len(cands.deferred) <= x.count(b"\n") + 8
+
+
+def test_deferred_children_grow_when_real(gemma3, shared_data):
+    """With tail_mass=1 mask_for checks nothing through the encoder, so every undecided pair passes
+    the single-token rule and the deferred "\\n" + "\\n" children are real: phase B must grow them
+    (an extra forward) and still equal the incremental state."""
+    lm = tiny_gemma3(gemma3)
+    lm.model.double()
+    blm = ByteLM(lm, tail_mass=1.0)
+    x = _paragraphs(shared_data, 400)
+    j = x.index(b"\n\n")
+    text = x[j - 12: j + 14]
+    want = score_bytes(blm, text, with_end=True, keep_distributions=True, incremental=True)
+    got = blm.score(text, with_end=True, keep_distributions=True)
+    _same(want, got, 1e-9)
+    assert got.forwards > 2  # BOS, all candidates, then the grown deferred children
+
+
 # --- real models ---------------------------------------------------------------------------------------
 
 def _real_text(shared_data) -> bytes:

@@ -4,18 +4,23 @@
 advance, every anchor it will ever need is known too, so the same quantities can be computed in
 three phases per window of text:
 
-A. structure (no forwards): replay `ByteState.advance` over the text. An anchor ending at byte j spawns
-   a child (anchor, t) at byte n for every token t whose bytes are exactly x[j:n] and whose pair with the
-   anchor can be canonical. This over-approximates the children `advance` creates: it cannot yet see
-   the model's probabilities (a zero mass) nor the `tail_mass` rule of `ByteLM.mask_for`, so it keeps
-   a pair when either the exact pair test or the single-token rule allows it.
+A. structure (no forwards): replay `ByteState.advance` over the text (`_Candidates`). An anchor ending at
+   byte j can spawn a child (anchor, t) at byte n for every token t whose bytes are exactly x[j:n] and
+   whose pair with the anchor `ByteLM.mask_for` may admit. It cannot see the model's probabilities yet,
+   so it over-approximates: a pair the exact pair test allows becomes a candidate node now; a pair only
+   the single-token rule of `mask_for`'s unchecked tail (`tail_mass`) allows is *deferred*: recorded,
+   and grown into a node with its subtree only if phase B finds that the parent gives it mass.
+   Expanding those at once would be exponential: on Gemma 3 "\n" + "\n" is not canonical ("\n\n" is
+   one token) but passes the single-token rule, so every paragraph break doubled all candidate paths
+   after it (229,174 candidates for 1,663 real nodes on 1,500 bytes of English; many GB at 3,000).
 B. forwards: the candidate nodes form a token tree; they run in topological order, in chunks of a few
    hundred, with tree attention over one KV cache (`TokenTree.extend`). Each node's log-probabilities
    are reduced at once, with the same `mask_for` and cumulative sums as `ByteState`, to the few numbers
    phase C needs (the cover mass of x[j:m] for every m the node reaches, the mass of tokens strictly
    extending it, P(EOS)), then dropped. A child is real only when its parent is real and the parent's
    mass on the child's token is positive, exactly the condition under which `advance` creates it;
-   candidates that are not real are skipped (not forwarded) and contribute nothing.
+   candidates that are not real are skipped (not forwarded) and contribute nothing. A real child that
+   is neither a candidate nor deferred raises `RuntimeError` (the superset property, checked at run time).
 C. numpy: per byte position n, log P(x[n] | x[:n]) = logsumexp over anchors of (anchor mass + log of
    the mass of tokens extending x[j:n+1]) minus the log of the same sum over all 256 next bytes plus the
    end-of-text term, term for term what `ByteState.distribution` sums.
@@ -145,54 +150,103 @@ def _bounds(blm: ByteLM, cols: _Columns, s: bytes, lo: int, hi: int) -> np.ndarr
     return np.append(b, hi)
 
 
+class _Candidates:
+    """Phase A: the nodes (parent, token, end) that can be real, in topological order, with lazy growth.
+
+    `ByteLM.mask_for(last, pre, logp)` admits t after `last` by the structural pair test where it decides
+    the pair, by the encoder for the undecided tokens it checks (the most probable ones), and by the
+    single-token rule (`start_mask`) for the unchecked tail. So a child can be real only if the exact
+    pair test allows it, or t passes the single-token rule. The first kind is expanded at once. The
+    second kind (exact test False, single-token rule True: a pair only a low-probability tail admits)
+    is deferred: kept as (node, t) -> end and grown by `child` with its whole subtree the first time phase
+    B finds it real. Expanding it at once duplicated every candidate path after each such pair. Every
+    child `advance` can create is a node or deferred, as before; only the order of work changed.
+    """
+
+    def __init__(self, blm: ByteLM, x: bytes, last_pos: int) -> None:
+        self.blm, self.x, self.last_pos = blm, x, last_pos
+        self.start = blm.canon.start_mask()
+        self.parent: list[int] = [-1]
+        self.token: list[int] = [blm.lm.bos_id]
+        self.end: list[int] = [0]
+        self.pre: list[bytes] = [b""]
+        self.depth: list[int] = [0]
+        self.real: list[bool] = [False]
+        self.logmass: list[float] = [-math.inf]
+        self.kids: dict[tuple[int, int], int] = {}
+        #: (node, t) -> end byte, for pairs only the single-token rule admits (grown on demand)
+        self.deferred: dict[tuple[int, int], int] = {}
+        self._grow(0)
+
+    def __len__(self) -> int:
+        return len(self.parent)
+
+    def _add(self, i: int, t: int, n: int) -> int:
+        k = len(self.parent)
+        self.kids[(i, t)] = k
+        self.parent.append(i)
+        self.token.append(t)
+        self.end.append(n)
+        self.pre.append(pending_char(self.x[: self.end[i]]) if i else b"")
+        self.depth.append(self.depth[i] + 1)
+        self.real.append(False)
+        self.logmass.append(-math.inf)
+        return k
+
+    def _grow(self, i: int) -> None:
+        """Expand nodes i, i+1, ... (and the children they add) until none is left."""
+        blm, x = self.blm, self.x
+        canon, order, sb = blm.canon, blm.order, blm.sorted_bytes
+        while i < len(self.parent):
+            e = self.end[i]
+            last = None if i == 0 else self.token[i]
+            found: list[tuple[int, int]] = []  # (t, end) of tokens spelling x[e:n]
+            for n in range(e + 1, min(e + blm.max_len, self.last_pos) + 1):
+                lo, hi = blm.prefix_range(x[e:n])
+                if hi <= lo:
+                    break
+                k = lo
+                while k < hi and len(sb[k]) == n - e:
+                    found.append((int(order[k]), n))
+                    k += 1
+            if last is None:
+                for t, n in found:
+                    if self.start[t]:
+                        self._add(i, t, n)
+            elif found:
+                pre = self.pre[i]
+                decided = canon.decided(last, pre)
+                ids = np.array([t for t, _ in found], dtype=np.int64)
+                # structural answers where decided, the encoder (cached per context) for the rest
+                ok, _ = canon.pair_mask(last, pre, ids[~decided[ids]])
+                for t, n in found:
+                    if ok[t]:
+                        self._add(i, t, n)
+                    elif self.start[t] and not decided[t]:
+                        self.deferred[(i, t)] = n
+            i += 1
+
+    def child(self, node: int, t: int) -> int | None:
+        """The node for (node, t), grown now if it was deferred; None if it is not a candidate at all."""
+        got = self.kids.get((node, t))
+        if got is None:
+            n = self.deferred.pop((node, t), None)
+            if n is not None:
+                got = self._add(node, t, n)
+                self._grow(got)
+        return got
+
+
 def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bool,
                   chunk: int | None) -> _WindowResult:
     """Per-byte results for positions [first, len(x)) of `x` scored from BOS (plus the end if asked)."""
-    canon, order, sb, max_len = blm.canon, blm.order, blm.sorted_bytes, blm.max_len
+    order, sb, max_len = blm.order, blm.sorted_bytes, blm.max_len
     n_x = len(x)
     last_pos = n_x if with_end else n_x - 1  # deepest prefix whose distribution is needed
-    start = canon.start_mask()
     # --- phase A: candidate nodes (parent, token, end) in topological order ---------------------------
-    parent, token, end, pre, depth = [-1], [blm.lm.bos_id], [0], [b""], [0]
-    kids: dict[tuple[int, int], int] = {}
-    exact: dict[tuple[int, bytes, int], bool] = {}
-    i = 0
-    while i < len(parent):
-        e = end[i]
-        last = None if i == 0 else token[i]
-        mask = None
-        child_pre = pending_char(x[:e]) if i else b""
-        for n in range(e + 1, min(e + max_len, last_pos) + 1):
-            lo, hi = blm.prefix_range(x[e:n])
-            if hi <= lo:
-                break
-            k, d = lo, n - e
-            while k < hi and len(sb[k]) == d:
-                t = int(order[k])
-                k += 1
-                if last is None:
-                    ok = bool(start[t])
-                else:
-                    if mask is None:
-                        mask = canon.pair_mask(last, pre[i], blm._none)
-                    if mask[1][t]:
-                        ok = bool(mask[0][t])
-                    elif start[t]:
-                        ok = True
-                    else:
-                        key = (last, pre[i], t)
-                        if key not in exact:
-                            exact[key] = bool(canon._check(last, pre[i], np.array([t]))[0])
-                        ok = exact[key]
-                if ok:
-                    kids[(i, t)] = len(parent)
-                    parent.append(i)
-                    token.append(t)
-                    end.append(n)
-                    pre.append(child_pre)
-                    depth.append(depth[i] + 1)
-        i += 1
-    n_nodes = len(parent)
+    cands = _Candidates(blm, x, last_pos)
+    parent, token, end, pre, depth = cands.parent, cands.token, cands.end, cands.pre, cands.depth
+    real, logmass = cands.real, cands.logmass
     # --- phase B: forwards in chunks, each node reduced at once ----------------------------------------
     n_pos = last_pos - first + 1
     num = np.full(n_pos, -np.inf)
@@ -202,8 +256,6 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
     per_byte = np.full((n_pos, 256), -np.inf) if full else None
     cols = _columns(blm) if full else None
     eot_nodes: list[tuple[int, int, float]] = []
-    real = np.zeros(n_nodes, dtype=bool)
-    logmass = np.full(n_nodes, -np.inf)
     real[0], logmass[0] = True, 0.0
     rows_i: list[int] = []
     rows_v: list[float] = []
@@ -246,7 +298,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
             while b0 < hi and len(sb[b0]) == n - e:
                 if cum[b0 + 1] - cum[b0] > 0:
                     t = int(order[b0])
-                    child = kids.get((node, t))
+                    child = cands.child(node, t)  # grows a deferred child (and its subtree) on demand
                     if child is None:
                         raise RuntimeError(f"batched scoring missed a child (token {t} after node {node}); "
                                            "the candidate test is not a superset of mask_for")
@@ -270,10 +322,10 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
     step = chunk or max(8, CHUNK_BYTES // (8 * blm.tok.vocab.size))
     tree_id = {0: 0}
     nxt = 1
-    while nxt < n_nodes:
+    while nxt < len(parent):  # grows while deferred children turn out real
         batch: list[int] = []
         pending: set[int] = set()
-        while nxt < n_nodes and len(batch) < step:
+        while nxt < len(parent) and len(batch) < step:
             p = parent[nxt]
             if (p in tree_id and real[nxt]) or p in pending:  # real, or possibly real (parent in batch)
                 batch.append(nxt)
