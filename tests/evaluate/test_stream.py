@@ -60,17 +60,21 @@ def _peak(target_bytes: int, tok, tmp_path: Path, **kw) -> tuple[int, int, objec
 
 def test_generator_corpus_streams_in_bounded_memory(cl100k, tmp_path: Path) -> None:
     _peak(100_000, cl100k, tmp_path)  # vocabulary tables and other per-process caches, built once
-    small_peak, small_bytes, small = _peak(250_000, cl100k, tmp_path)
-    big_peak, big_bytes, res = _peak(4_000_000, cl100k, tmp_path)
+    # the small corpus already has MAX_BLOCKS (2,000) documents, so both runs' bootstrap weights have the
+    # same size (resamples x MAX_BLOCKS) and only the per-document statistics differ
+    small_peak, small_bytes, small = _peak(1_200_000, cl100k, tmp_path)
+    big_peak, big_bytes, res = _peak(4_800_000, cl100k, tmp_path)
     corpus = res.to_dict()["corpus"]["main"]
     assert corpus["bytes"] == big_bytes  # every generated document was read, once
     assert res.results["cl100k"]["round_trip"].value == 1.0
-    # 16x the corpus costs little more memory: only the per-document statistics grow (a few hundred
-    # bytes a document of about 500), the batches do not. Holding the corpus would grow by more than
-    # its text (str + token ids: > 3 bytes a byte).
+    # 4x the corpus costs little more memory: only the per-document statistics grow (a few hundred
+    # bytes a document of about 500, with the columns' spare capacity), the batches do not. Holding the
+    # corpus would grow by more than its text (str + token ids: > 3 bytes a byte). (Before the probe
+    # encodings were cached on disk, the small run's peak also held the probe encoding, which hid part
+    # of the per-document growth; the bound below is what the per-document columns really cost.)
     docs = corpus["documents"] - small.to_dict()["corpus"]["main"]["documents"]
     assert big_peak - small_peak < 400 * docs, (small_peak, big_peak, docs)
-    assert big_peak - small_peak < (big_bytes - small_bytes) / 2, (small_peak, big_peak)
+    assert big_peak - small_peak < (big_bytes - small_bytes) / 1.5, (small_peak, big_peak)
 
 
 def test_unit_cap_makes_memory_independent_of_corpus_size(cl100k, tmp_path: Path) -> None:
@@ -79,13 +83,16 @@ def test_unit_cap_makes_memory_independent_of_corpus_size(cl100k, tmp_path: Path
     # metrics without work in the background thread, whose peak would overlap the pass's at random
     kw = {"unit_cap": 256, "shard_bytes": 300_000, "metrics": ["compression", "fertility", "round_trip", "unk_rate"]}
     _peak(100_000, cl100k, tmp_path, **kw)
-    small_peak, _, small = _peak(1_000_000, cl100k, tmp_path, **kw)
-    big_peak, _, big = _peak(4_000_000, cl100k, tmp_path, **kw)
+    # the least peak of two runs each: where the producer thread stands when the peak is reached moves
+    # a single run's peak by up to ~110 KB
+    small_peak, _, small = min((_peak(1_000_000, cl100k, tmp_path, **kw) for _ in range(2)), key=lambda r: r[0])
+    big_peak, _, big = min((_peak(4_000_000, cl100k, tmp_path, **kw) for _ in range(2)), key=lambda r: r[0])
     s, b = small.to_dict()["corpus"]["main"], big.to_dict()["corpus"]["main"]
     assert s["bootstrap_units"] <= 256 < s["documents"] and b["bootstrap_units"] <= 256
     assert b["documents"] > 3.9 * s["documents"]
-    # uncapped, the ~5,700 more documents would cost about 1.5 MB (see the test above)
-    assert big_peak - small_peak < 100_000, (small_peak, big_peak, b["documents"] - s["documents"])
+    # uncapped, the ~5,700 more documents would cost about 1.5 MB (see the test above); capped, the
+    # difference is within the run-to-run spread of the peak (about +-110 KB measured, either way)
+    assert big_peak - small_peak < 300_000, (small_peak, big_peak, b["documents"] - s["documents"])
     # the sums are those of the documents: the totals do not depend on the cap
     whole = _peak(1_000_000, cl100k, tmp_path, unit_cap=1 << 20)[2]
     for name in ("bytes_per_token", "round_trip", "unk_rate", "bytes_per_token_doc_mean"):
@@ -118,9 +125,14 @@ def test_word_sample_keeps_a_uniform_bounded_sample() -> None:
     one.add(text, starts, ends)
     for lo in range(0, len(words), 777):
         many.add(text, starts[lo : lo + 777], ends[lo : lo + 777])
-    assert len(one._words) == WordSample.PICK
     assert one.result() == many.result()
+    assert len(one._words) == len(many._words) == WordSample.PICK  # (result() compacts the buffer)
     assert len(one.result()) == 400 and all(w.isalpha() for w in one.result())
+    # oracle: the occurrences with the PICK smallest keys of the same key stream, in corpus order
+    rng = np.random.default_rng([WordSample.SEED, 1])
+    keys = np.concatenate([rng.random(len(starts[lo : lo + 777])) for lo in range(0, len(words), 777)])
+    kept = np.sort(np.argsort(keys, kind="stable")[: WordSample.PICK])
+    assert many._words.tolist() == [words[i] for i in kept.tolist()]
 
 
 def test_word_sample_of_a_small_corpus_is_every_distinct_word() -> None:

@@ -113,6 +113,15 @@ def test_round_trip_every_udhr_file(shared_data, smollm2, gemma3, cl100k):
     assert not failures
 
 
+def test_encode_batch_equals_encode(shared_data, smollm2, gemma3):
+    """encode_batch (offset-free encode_batch_fast underneath) gives exactly the ids of encode, text by text."""
+    files = sorted((shared_data / "udhr").glob("*.txt"))[:40]
+    texts = [t for f in files for t in f.read_text("utf-8").split("\n")[:30]]
+    texts += ["", " ", "  leading", "trailing  ", "\r\n\t", "12,345.678 don't", "Ελληνικά ḽa 中文"]
+    for tok in (smollm2, gemma3):
+        assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+
+
 def test_unknown_and_missing_specs(tmp_path, monkeypatch):
     with pytest.raises(TokenizerLoadError, match="not a short name"):
         load_tokenizer("no-such-tokenizer")

@@ -12,20 +12,28 @@ documents; document d starts at `doc_start[d]`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import metadata
 from itertools import chain
 
 import numpy as np
 
+from toksmith.cache import cached_arrays
+
+try:  # the compiled reductions; the numpy references below serve when the extension is not built
+    from toksmith._native import _eval
+except ImportError:  # pragma: no cover - a source checkout without build_ext
+    _eval = None
 from toksmith.corpus import Document
 from toksmith.evaluate.words import codepoints, word_spans_of
 from toksmith.tokenizers.base import Tokenizer
 from toksmith.vocab import Role, TokenKind, Vocab
 
-__all__ = ["Encoded", "TextCorpus", "VocabArrays", "encode_corpus", "encode_groups", "vocab_arrays"]
+__all__ = ["Encoded", "TextCorpus", "VocabArrays", "encode_corpus", "encode_flat", "encode_groups", "vocab_arrays"]
 
 #: documents per encode_batch call; each call is one timed repeat for the throughput metric
 CHUNK_DOCS = 2048
@@ -190,12 +198,6 @@ class Encoded:
     chunk_times: list[tuple[int, float]] = field(default_factory=list)  # (bytes, seconds) per timed call
     warmup_s: float = 0.0
 
-    @classmethod
-    def from_lists(cls, tok: Tokenizer, corpus: TextCorpus, out: Sequence[Sequence[int]]) -> Encoded:
-        """An `Encoded` from what `encode_batch` returned for `corpus.texts`."""
-        ids, doc_tok = flatten(out)
-        return cls(tok, corpus, ids, doc_tok)
-
     @cached_property
     def va(self) -> VocabArrays:
         return vocab_arrays(self.tokenizer.vocab)
@@ -250,7 +252,14 @@ class Encoded:
         return start, end
 
     def tokens_in(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """Number of tokens overlapping each byte span [start, end)."""
+        """Number of tokens overlapping each byte span [start, end) (compiled: `_native._eval.count_overlaps`)."""
+        if _eval is None:
+            return self._tokens_in_numpy(starts, ends)
+        ts, te = self.spans
+        return _eval.count_overlaps(ts, te, starts, ends)
+
+    def _tokens_in_numpy(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """The reference of `tokens_in`."""
         ts, te = self.spans
         return np.searchsorted(ts, ends, side="left") - np.searchsorted(te, starts, side="right")
 
@@ -267,7 +276,18 @@ class Encoded:
 
     @cached_property
     def round_trip_ok(self) -> np.ndarray:
-        """Shape (n_docs,) bool: the concatenated token bytes equal the document's UTF-8 bytes exactly."""
+        """Shape (n_docs,) bool: the concatenated token bytes equal the document's UTF-8 bytes exactly.
+
+        Compiled (`_native._eval.round_trip`: one memcmp per token); `_round_trip_numpy` is the reference."""
+        if _eval is None:
+            return self._round_trip_numpy()
+        c, va = self.corpus, self.va
+        return _eval.round_trip(self.ids, self.doc_tok, va.start, va.length, va.buf,
+                                np.frombuffer(c.joined_bytes, dtype=np.uint8), c.doc_start, c.doc_bytes,
+                                self.tokenizer.adds_space_prefix)
+
+    def _round_trip_numpy(self) -> np.ndarray:
+        """The reference of `round_trip_ok`, in numpy."""
         c = self.corpus
         ok = self.decoded_bytes == c.doc_bytes
         if not ok.any():
@@ -335,7 +355,17 @@ def _segment_sums(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 
 
 def flatten(out: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """(flat int32 ids, per-document offsets) of what `encode_batch` returned."""
+    """(flat int32 ids, per-document offsets) of what `encode_batch` returned (compiled for lists of lists)."""
+    if _eval is not None and isinstance(out, list):
+        try:
+            return _eval.flatten_ids(out)
+        except ValueError:  # not a list of lists
+            pass
+    return _flatten_numpy(out)
+
+
+def _flatten_numpy(out: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The reference of `flatten`."""
     lens = np.fromiter(map(len, out), dtype=np.int64, count=len(out))
     doc_tok = np.zeros(len(out) + 1, dtype=np.int64)
     np.cumsum(lens, out=doc_tok[1:])
@@ -343,17 +373,57 @@ def flatten(out: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ids, doc_tok
 
 
-def encode_groups(tok: Tokenizer, groups: Sequence[Sequence[str]]) -> list[Encoded]:
-    """Encode several small sets of non-empty texts with ONE `encode_batch` call; one `Encoded` per set."""
+@cache
+def _encoder_versions() -> str:
+    """Versions of the libraries that encode (a new release may encode differently)."""
+    out = []
+    for lib in ("tokenizers", "tiktoken", "sentencepiece"):
+        try:
+            out.append(f"{lib}={metadata.version(lib)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ",".join(out)
+
+
+def encode_flat(tok: Tokenizer, texts: Sequence[str], *, cache: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(flat int32 ids, per-text offsets) of `texts`, in ONE `encode_batch` call.
+
+    With `cache`, a tokenizer loaded from a file (`Tokenizer.source_key`) keeps the encoding in the
+    on-disk cache (`toksmith.cache`) keyed by that key, the encoding libraries' versions and a hash of
+    the texts: the fixed probe sets of the metrics are then encoded once per tokenizer, not per run.
+    """
+    if not cache or tok.source_key is None or not texts:
+        return flatten(tok.encode_batch(texts) if texts else [])
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+    key = f"{tok.source_key}|{_encoder_versions()}|{h.hexdigest()}|{len(texts)}"
+
+    def build() -> dict[str, np.ndarray]:
+        ids, doc_tok = flatten(tok.encode_batch(texts))
+        return {"ids": ids, "doc_tok": doc_tok}
+
+    a = cached_arrays("encoding", key, build)
+    ids, doc_tok = a["ids"], a["doc_tok"]
+    if ids.dtype != np.int32 or len(doc_tok) != len(texts) + 1 or doc_tok[-1] != len(ids):  # a foreign entry
+        return flatten(tok.encode_batch(texts))
+    return ids, doc_tok
+
+
+def encode_groups(tok: Tokenizer, groups: Sequence[Sequence[str]], *, cache: bool = False) -> list[Encoded]:
+    """Encode several small sets of non-empty texts with ONE `encode_batch` call; one `Encoded` per set.
+
+    `cache`: keep the encoding on disk (`encode_flat`), for fixed probe sets."""
     flat = [t for g in groups for t in g]
-    out = tok.encode_batch(flat) if flat else []
+    ids, doc_tok = encode_flat(tok, flat, cache=cache)
     res = []
     k = 0
     for g in groups:
         corpus = TextCorpus.from_texts(g)
         if corpus.n_docs != len(g):
             raise ValueError("encode_groups needs non-empty texts")
-        res.append(Encoded.from_lists(tok, corpus, out[k : k + len(g)]))
+        lo, hi = int(doc_tok[k]), int(doc_tok[k + len(g)])
+        res.append(Encoded(tok, corpus, ids[lo:hi], doc_tok[k : k + len(g) + 1] - lo))
         k += len(g)
     return res
 

@@ -267,11 +267,13 @@ class Probe:
 def run_probes(ctx: EvalContext, probes: Iterable[Probe], extra: list[str] | None = None) -> Encoded | None:
     """Encode the `probes` not yet in `ctx.cache` (and `extra` texts) in ONE encode_batch call.
 
-    Returns the encoding of `extra` (None when not given)."""
+    Returns the encoding of `extra` (None when not given). Probes that do not read the corpus encode
+    fixed strings, so their encoding is kept in the on-disk cache (`encoded.encode_flat`)."""
     todo = [p for p in {p.key: p for p in probes}.values() if p.key not in ctx.cache]
     texts = [p.texts(ctx) for p in todo]
     groups = [t or [] for t in texts] + ([extra] if extra is not None else [])
-    encs = encode_groups(ctx.tokenizer, groups) if any(groups) else [None] * len(groups)
+    fixed = extra is None and not any(p.after_corpus for p in todo)
+    encs = encode_groups(ctx.tokenizer, groups, cache=fixed) if any(groups) else [None] * len(groups)
     for p, t, e in zip(todo, texts, encs, strict=False):
         ctx.cache[p.key] = p.finish(ctx, e if t is not None else None)
     return encs[-1] if extra is not None else None

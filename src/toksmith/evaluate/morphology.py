@@ -19,6 +19,7 @@ Intervals are bootstrapped over all words pooled; per-language values carry no i
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from functools import cache
 from itertools import accumulate
 from pathlib import Path
@@ -26,10 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from toksmith.cache import cached_arrays
 from toksmith.evaluate.bootstrap import Ratio
 from toksmith.evaluate.encoded import Encoded, encode_groups
 from toksmith.evaluate.metric import EvalContext, Metric, MetricResult, Probe, metric, probe_result
 from toksmith.tokenizers.base import Tokenizer
+from toksmith.tokenizers.derived import array_text, text_array
 
 __all__ = ["MAX_WORDS", "word_boundaries_of", "load_morphscore", "load_sigmorphon"]
 
@@ -67,9 +70,71 @@ def word_boundaries_of(tok: Tokenizer, words: list[str]) -> tuple[list[list[int]
     return out, ntok
 
 
+#: bump when the sampling of the data files changes, so that samples cached on disk are rebuilt
+_SAMPLE_VERSION = 1
+
+
+def _files_key(directory: Path, pattern: str) -> str:
+    """What the sample of `directory` depends on: each matching file's name, size and mtime, and the sampler."""
+    parts = [f"v{_SAMPLE_VERSION}", str(MAX_WORDS), str(directory.resolve())]
+    for f in sorted(directory.glob(pattern)):
+        st = f.stat()
+        parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def _cached_sample(kind: str, key: str, build: Callable[[], dict[str, list]]) -> dict[str, list]:
+    """A sample {language: [(word, gold, ...)]} kept on disk as plain arrays (`toksmith.cache`).
+
+    Each row is (word, int or tuple of ints); `extra` per language (sigmorphon's skipped count) rides
+    along. Reading and sampling the data files costs about 0.1 s a run; the cached sample a few ms.
+    """
+
+    def to_arrays() -> dict[str, np.ndarray]:
+        data = build()
+        langs = list(data)
+        rows = [r for lang in langs for r in data[lang]]
+        words = [r[0] for r in rows]
+        golds = [r[1] if isinstance(r[1], tuple) else (r[1],) for r in rows]
+        return {
+            "langs": text_array("\n".join(langs)),
+            "per_lang": np.array([len(data[x]) for x in langs], dtype=np.int64),
+            "words": text_array("".join(words)),
+            "word_len": np.array([len(w) for w in words], dtype=np.int64),
+            "gold": np.array([g for gs in golds for g in gs], dtype=np.int64),
+            "gold_n": np.array([len(gs) for gs in golds], dtype=np.int64),
+            "tuple": np.array([bool(rows) and isinstance(rows[0][1], tuple)]),
+        }
+
+    a = cached_arrays(kind, key, to_arrays)
+    langs = array_text(a["langs"]).split("\n") if len(a["per_lang"]) else []
+    text = array_text(a["words"])
+    cut = np.concatenate(([0], np.cumsum(a["word_len"]))).tolist()
+    gcut = np.concatenate(([0], np.cumsum(a["gold_n"]))).tolist()
+    gold = a["gold"].tolist()
+    as_tuple = bool(a["tuple"][0])
+    out: dict[str, list] = {}
+    k = 0
+    for lang, n in zip(langs, a["per_lang"].tolist(), strict=True):
+        rows = []
+        for i in range(k, k + n):
+            g = gold[gcut[i]:gcut[i + 1]]
+            rows.append((text[cut[i]:cut[i + 1]], tuple(g) if as_tuple else g[0]))
+        out[lang] = rows
+        k += n
+    return out
+
+
 @cache
 def load_morphscore(directory: Path) -> dict[str, list[tuple[str, int]]]:
-    """language -> [(word, gold boundary byte offset)], sampled; rows where pt1 is no prefix dropped."""
+    """language -> [(word, gold boundary byte offset)], sampled; rows where pt1 is no prefix dropped.
+
+    The sample is kept in the on-disk cache, keyed by the files' names, sizes and mtimes."""
+    return _cached_sample("morphscore-sample", _files_key(directory, "*_morph_data.csv"),
+                          lambda: _read_morphscore(directory))
+
+
+def _read_morphscore(directory: Path) -> dict[str, list[tuple[str, int]]]:
     out: dict[str, list[tuple[str, int]]] = {}
     for f in sorted(directory.glob("*_morph_data.csv")):
         lang = f.name.removesuffix("_morph_data.csv")
@@ -103,7 +168,24 @@ def _order(n: int, seed: int) -> list[int]:
 
 @cache
 def load_sigmorphon(directory: Path) -> dict[str, tuple[list[tuple[str, tuple[int, ...]]], int]]:
-    """language -> ([(word, gold boundary byte offsets)], canonical rows skipped while sampling), sampled."""
+    """language -> ([(word, gold boundary byte offsets)], canonical rows skipped while sampling), sampled.
+
+    The sample is kept in the on-disk cache, keyed by the files' names, sizes and mtimes."""
+    key = _files_key(directory, "*.word.dev.tsv")
+    skipped: dict[str, int] = {}
+
+    def build() -> dict[str, list]:
+        data = _read_sigmorphon(directory)
+        # the skipped count rides as the language's last row: ("", (count,))
+        return {lang: [*rows, ("", (n,))] for lang, (rows, n) in data.items()}
+
+    packed = _cached_sample("sigmorphon-sample", key, build)
+    for lang, rows in packed.items():
+        skipped[lang] = rows[-1][1][0]
+    return {lang: (rows[:-1], skipped[lang]) for lang, rows in packed.items()}
+
+
+def _read_sigmorphon(directory: Path) -> dict[str, tuple[list[tuple[str, tuple[int, ...]]], int]]:
     out: dict[str, tuple[list[tuple[str, tuple[int, ...]]], int]] = {}
     for f in sorted(directory.glob("*.word.dev.tsv")):
         lang = f.name.split(".", 1)[0]

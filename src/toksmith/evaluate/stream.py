@@ -81,6 +81,7 @@ class WordSample:
         self._rng = np.random.default_rng([self.SEED, 1] if shard == 0 else [self.SEED, 1, shard])
         self._keys = np.zeros(0)
         self._words = np.empty(0, dtype=object)
+        self._bar = 2.0  # keys are in [0, 1): above 1, every occurrence enters
 
     def add(self, text: str, starts: np.ndarray, ends: np.ndarray) -> None:
         """Offer the words text[starts[i]:ends[i]] (character offsets), in corpus order."""
@@ -89,36 +90,36 @@ class WordSample:
             return
         self.total += n
         keys = self._rng.random(n)
-        room = self.PICK - len(self._keys)
-        if room >= n:
-            new = np.arange(n)
-        else:
-            # only keys below the current PICK-th smallest can enter
-            bar = self._keys.max() if room <= 0 else np.inf
-            new = np.flatnonzero(keys < bar)
-            if len(new) > room and len(new) + len(self._keys) > self.PICK:
-                cand = np.concatenate((self._keys, keys[new]))
-                kth = np.partition(cand, self.PICK - 1)[self.PICK - 1]
-                new = new[keys[new] <= kth]
+        # only keys below the PICK-th smallest kept so far can enter (the bar only falls)
+        new = np.arange(n) if self._bar > 1.0 else np.flatnonzero(keys < self._bar)
         if len(new) == 0:
             return
         words = np.empty(len(new), dtype=object)
         words[:] = [text[a:b] for a, b in zip(starts[new].tolist(), ends[new].tolist(), strict=True)]
-        self._keep(np.concatenate((self._keys, keys[new])), np.concatenate((self._words, words)))
+        self._keys = np.concatenate((self._keys, keys[new]))
+        self._words = np.concatenate((self._words, words))
+        if len(self._keys) >= 2 * self.PICK:  # compact now and then, not every batch
+            self._keep()
 
-    def _keep(self, keys: np.ndarray, words: np.ndarray) -> None:
+    def _keep(self) -> None:
         """Keep the PICK occurrences with the smallest keys, in their order."""
+        keys, words = self._keys, self._words
         if len(keys) > self.PICK:
             keep = np.sort(np.argpartition(keys, self.PICK - 1)[: self.PICK])
             keys, words = keys[keep], words[keep]
+        if len(keys) >= self.PICK:
+            self._bar = float(keys.max())
         self._keys, self._words = keys, words
 
     def merge(self, other: WordSample) -> None:
         """Add the occurrences sampled by `other` (a later shard): the PICK smallest keys of both."""
         self.total += other.total
-        self._keep(np.concatenate((self._keys, other._keys)), np.concatenate((self._words, other._words)))
+        self._keys = np.concatenate((self._keys, other._keys))
+        self._words = np.concatenate((self._words, other._words))
+        self._keep()
 
     def result(self) -> list[str]:
+        self._keep()
         seen = {w for w in self._words.tolist() if len(w) >= 3 and w.isalpha()}
         words = sorted(seen)
         if len(words) > self.size:
@@ -352,23 +353,29 @@ def _reduce_batch(
     want = sh.stats
     batch = TextCorpus.from_texts(texts)
     code_of = {x: i for i, x in enumerate(sh.langs)}
-    codes = []
-    for x in langs:
+    for x in dict.fromkeys(langs):
         if x not in code_of:
             code_of[x] = len(sh.langs)
             sh.langs.append(x)
-        codes.append(code_of[x])
+    codes = np.fromiter(map(code_of.__getitem__, langs), dtype=np.int32, count=len(langs))
     cols: dict[str, np.ndarray] = {"bytes": batch.doc_bytes, "chars": batch.doc_chars}
-    for i, t in enumerate(texts):
-        x = langs[i]
+    # viewer samples: only the first HEAD_DOCS documents of each language are looked at
+    for x in dict.fromkeys(langs):
         h = sh.heads.get(x)
-        if h is None or h[2] < HEAD_DOCS:
+        seen = h[2] if h else 0
+        if seen >= HEAD_DOCS:
+            continue
+        for i in np.flatnonzero(codes == code_of[x])[: HEAD_DOCS - seen].tolist():
+            t = texts[i]
             if h is None or len(t) > h[0]:
-                sh.heads[x] = (len(t), t.strip()[:SAMPLE_CHARS], (h[2] if h else 0) + 1)
+                h = (len(t), t.strip()[:SAMPLE_CHARS], (h[2] if h else 0) + 1)
             else:
-                sh.heads[x] = (h[0], h[1], h[2] + 1)
-        if sh.n_docs + i < HEAD_TEXT and len(sh.first_texts) < 3 and len(t.strip()) > 40:
-            sh.first_texts.append(t.strip()[:SAMPLE_CHARS])
+                h = (h[0], h[1], h[2] + 1)
+        sh.heads[x] = h
+    for i in range(max(0, min(len(texts), HEAD_TEXT - sh.n_docs))):
+        t = texts[i].strip()
+        if len(sh.first_texts) < 3 and len(t) > 40:
+            sh.first_texts.append(t[:SAMPLE_CHARS])
     sh.n_docs += batch.n_docs
     if want & {"words", "word_sample"}:
         ws, we, wdoc = batch.words
@@ -403,7 +410,7 @@ def _reduce_batch(
                                                        minlength=batch.n_docs)
         if a.digits is not None and runs is not None:
             a.digits.add(enc, *runs)
-    sh.units.add(np.array(codes, dtype=np.int32), cols)
+    sh.units.add(codes, cols)
 
 
 def reduce_shard(

@@ -25,6 +25,9 @@ class Tokenizer(ABC):
     name: str
     #: True when the encoder prepends a space to the input (SentencePiece `add_dummy_prefix`).
     adds_space_prefix: bool = False
+    #: What defines the encoder exactly (the loader's content hash of its source file plus the adapter
+    #: code's version), or None for a tokenizer built in memory. Caches of encodings are keyed by it.
+    source_key: str | None = None
 
     @property
     @abstractmethod

@@ -207,6 +207,7 @@ def load_gguf_tokenizer(path: str | Path, *, name: str | None = None) -> HFToken
         out = HFTokenizer(tok, json.loads(array_text(hit["light"])), name=display, source=str(path),
                           vocab=vocab_from_arrays(hit))
         out.gguf_metadata = json.loads(array_text(hit["gguf_meta"]))
+        out.source_key = key
         return out
     meta = read_gguf_metadata(path, prefixes=("tokenizer.ggml.", "general.architecture"))
     spec, roles = gguf_tokenizer_spec(meta, path)
@@ -221,4 +222,5 @@ def load_gguf_tokenizer(path: str | Path, *, name: str | None = None) -> HFToken
         **vocab_to_arrays(out.vocab), "spec": text_array(full), "light": text_array(json.dumps(light_spec(spec))),
         "gguf_meta": text_array(json.dumps(out.gguf_metadata)),
     })
+    out.source_key = key
     return out

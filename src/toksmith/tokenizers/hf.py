@@ -151,7 +151,9 @@ class HFTokenizer(Tokenizer):
         return self._tok.encode(text, add_special_tokens=add_special_tokens).ids
 
     def encode_batch(self, texts: Sequence[str], *, add_special_tokens: bool = False) -> list[list[int]]:
-        return [e.ids for e in self._tok.encode_batch(list(texts), add_special_tokens=add_special_tokens)]
+        # encode_batch_fast (tokenizers >= 0.20) gives the same ids without tracking character offsets
+        fast = getattr(self._tok, "encode_batch_fast", self._tok.encode_batch)
+        return [e.ids for e in fast(list(texts), add_special_tokens=add_special_tokens)]
 
     def pretokenize(self, text: str) -> list[str] | None:
         pre = self._tok.pre_tokenizer
@@ -210,8 +212,10 @@ def _load_json(path: Path, *, name: str, roles: Mapping[int, Role] | None = None
     key = entry_key(content_key(path), role_key)
     hit = load_arrays("hf-tokenizer", key)
     if hit is not None:
-        return HFTokenizer(tok, json.loads(array_text(hit["light"])), name=name, roles=roles, source=source,
-                           vocab=vocab_from_arrays(hit))
+        out = HFTokenizer(tok, json.loads(array_text(hit["light"])), name=name, roles=roles, source=source,
+                          vocab=vocab_from_arrays(hit))
+        out.source_key = key
+        return out
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as e:
@@ -220,6 +224,7 @@ def _load_json(path: Path, *, name: str, roles: Mapping[int, Role] | None = None
     from toksmith.tokenizers.derived import vocab_to_arrays
 
     store_arrays("hf-tokenizer", key, {**vocab_to_arrays(out.vocab), "light": text_array(json.dumps(light_spec(spec)))})
+    out.source_key = key
     return out
 
 

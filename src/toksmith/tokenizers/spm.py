@@ -84,7 +84,9 @@ def load_sentencepiece(path: str | Path, *, name: str | None = None) -> Sentence
     key = entry_key(content_key(path))
     hit = load_arrays("spm-tokenizer", key)
     if hit is not None:
-        return SentencePieceTokenizer(sp, name=name or path.stem, source=str(path), vocab=vocab_from_arrays(hit))
-    out = SentencePieceTokenizer(sp, name=name or path.stem, source=str(path))
-    store_arrays("spm-tokenizer", key, vocab_to_arrays(out.vocab))
+        out = SentencePieceTokenizer(sp, name=name or path.stem, source=str(path), vocab=vocab_from_arrays(hit))
+    else:
+        out = SentencePieceTokenizer(sp, name=name or path.stem, source=str(path))
+        store_arrays("spm-tokenizer", key, vocab_to_arrays(out.vocab))
+    out.source_key = key
     return out

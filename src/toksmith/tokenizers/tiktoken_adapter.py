@@ -129,9 +129,11 @@ def _cached(enc: object, *, name: str, source: str) -> TiktokenTokenizer:
     key = entry_key(h.hexdigest())
     hit = load_arrays("tiktoken-tokenizer", key)
     if hit is not None:
-        return TiktokenTokenizer(enc, name=name, source=source, vocab=vocab_from_arrays(hit))
-    out = TiktokenTokenizer(enc, name=name, source=source)
-    store_arrays("tiktoken-tokenizer", key, vocab_to_arrays(out.vocab))
+        out = TiktokenTokenizer(enc, name=name, source=source, vocab=vocab_from_arrays(hit))
+    else:
+        out = TiktokenTokenizer(enc, name=name, source=source)
+        store_arrays("tiktoken-tokenizer", key, vocab_to_arrays(out.vocab))
+    out.source_key = key
     return out
 
 

@@ -1,0 +1,91 @@
+"""The compiled reductions of the streamed pass (`toksmith._native._eval`) against their numpy references.
+
+Oracles: `Encoded._round_trip_numpy` and `Encoded._tokens_in_numpy` (the code the compiled versions
+replace), on real tokenizers and real text, with round trips broken on purpose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toksmith import load_tokenizer
+from toksmith.evaluate.encoded import TextCorpus, encode_corpus
+
+_eval = pytest.importorskip("toksmith._native._eval", reason="the compiled extension is not built")
+
+
+def _texts(shared_data) -> list[str]:
+    out = []
+    for f in sorted((shared_data / "udhr").glob("*.txt"))[::25]:
+        out += [t for t in f.read_text("utf-8").split("\n")[:40] if t]
+    out += [t for t in (shared_data / "english" / "inaugural.txt").read_text("utf-8").split("\n")[:200] if t]
+    return out + ["  two  spaces ", "12,345.6789", "\t\ttab", "x"]
+
+
+def _spm(tmp_path, shared_data):
+    import sentencepiece as spm
+
+    text = (shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")[:100_000]
+    (tmp_path / "c.txt").write_text(text)
+    spm.SentencePieceTrainer.train(input=str(tmp_path / "c.txt"), model_prefix=str(tmp_path / "m"),
+                                   vocab_size=400, byte_fallback=False, minloglevel=2)
+    tok = load_tokenizer(tmp_path / "m.model")
+    assert tok.adds_space_prefix  # the dummy-prefix path of the round trip
+    return tok
+
+
+def test_round_trip_equals_reference(shared_data, tmp_path):
+    texts = _texts(shared_data)
+    rng = np.random.default_rng(7)
+    for tok in (load_tokenizer("smollm2"), load_tokenizer("gemma3"), load_tokenizer("cl100k"),
+                _spm(tmp_path, shared_data)):
+        enc = encode_corpus(tok, TextCorpus.from_texts(texts))
+        native = enc.round_trip_ok
+        assert np.array_equal(native, enc._round_trip_numpy())
+        assert native.dtype == bool and len(native) == len(texts)
+        # break documents: swap two tokens (same length, other bytes), drop a token, a special token
+        ids = enc.ids.copy()
+        for k in rng.choice(len(ids) - 1, size=40, replace=False).tolist():
+            ids[k], ids[k + 1] = ids[k + 1], ids[k]
+        ids[rng.choice(len(ids), size=20, replace=False)] = next(iter(tok.vocab.specials), 0)
+        broken = type(enc)(tok, enc.corpus, ids, enc.doc_tok)
+        got, want = broken.round_trip_ok, broken._round_trip_numpy()
+        assert np.array_equal(got, want), tok.name
+        assert not got.all() and got.any()
+        # tokens dropped at the end of every other document: the lengths disagree
+        keep = np.ones(len(ids), dtype=bool)
+        keep[enc.doc_tok[1:][::2] - 1] = False
+        keep &= np.repeat(enc.doc_tokens > 0, enc.doc_tokens)
+        lens = np.bincount(np.repeat(np.arange(len(texts)), enc.doc_tokens)[keep], minlength=len(texts))
+        short = type(enc)(tok, enc.corpus, enc.ids[keep], np.concatenate(([0], np.cumsum(lens))))
+        assert np.array_equal(short.round_trip_ok, short._round_trip_numpy())
+
+
+def test_count_overlaps_equals_searchsorted(shared_data):
+    tok = load_tokenizer("smollm2")
+    corpus = TextCorpus.from_texts(_texts(shared_data))
+    enc = encode_corpus(tok, corpus)
+    ws, we, _ = corpus.words
+    assert np.array_equal(enc.tokens_in(ws, we), enc._tokens_in_numpy(ws, we))
+    ds, de = corpus.digit_runs
+    assert np.array_equal(enc.tokens_in(ds, de), enc._tokens_in_numpy(ds, de))
+    # spans in any order, empty and out-of-range spans
+    rng = np.random.default_rng(3)
+    total = int(corpus.doc_end[-1])
+    s = rng.integers(-5, total + 5, size=5000)
+    e = s + rng.integers(0, 40, size=5000)
+    assert np.array_equal(enc.tokens_in(s, e), enc._tokens_in_numpy(s, e))
+    order = np.argsort(s, kind="stable")
+    assert np.array_equal(enc.tokens_in(s[order], e[order]), enc._tokens_in_numpy(s[order], e[order]))
+
+
+def test_flatten_equals_reference(shared_data):
+    from toksmith.evaluate.encoded import _flatten_numpy, flatten
+
+    out = load_tokenizer("gemma3").encode_batch(_texts(shared_data)) + [[], [0], [262143, 5]]
+    for got, want in zip(flatten(out), _flatten_numpy(out), strict=True):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    tuples = [tuple(x) for x in out[:50]]  # not lists: the reference path
+    for got, want in zip(flatten(tuples), _flatten_numpy(tuples), strict=True):
+        assert np.array_equal(got, want)
