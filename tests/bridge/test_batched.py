@@ -3,7 +3,8 @@
 Models run in float64 here, so that both paths see the same log-probabilities up to float64 rounding
 however the forwards are batched; then every per-byte number must agree within 1e-9 nats. Gemma 3 is
 too big for float64 on this machine and runs in float32, where differently batched forwards differ
-by about 1e-5 nats, so it gets a float32 tolerance; its exactness is the same code as SmolLM2's.
+by about 1e-5 nats, so it gets a float32 tolerance; its exactness is the same code as SmolLM2's. Its
+check lives in test_chain_rule.py, which loads Gemma 3 once for both (`real_lm`).
 """
 
 from __future__ import annotations
@@ -117,19 +118,30 @@ def _paragraphs(shared_data, n: int) -> bytes:
 
 
 @pytest.mark.parametrize("name", ["gemma3", "smollm2"])
-def test_candidates_grow_linearly_across_paragraph_breaks(name, request, shared_data):
-    """Phase A used to expand pairs only the single-token rule admits: on Gemma 3, "\\n" + "\\n" (the
-    encoder emits the added token "\\n\\n") doubled every candidate path after each paragraph break
-    (854 candidates on 300 bytes, 229,174 on 1,500, many GB on 3,000). Now such pairs are deferred."""
+def test_candidates_grow_linearly_across_paragraph_breaks_and_space_runs(name, request, shared_data):
+    """Phase A once grew exponentially on Gemma 3, for two reasons:
+    - it expanded pairs only the single-token rule admits: "\\n" + "\\n" (the encoder emits the added
+      token "\\n\\n") doubled every candidate path after each paragraph break (854 candidates on 300
+      bytes, 229,174 on 1,500, many GB on 3,000); such pairs are now deferred;
+    - the structural test let BPE decide " " + " " although the encoder cuts the added token "  " out
+      first, so the English UDHR's indented lines ("\\n" + 6 spaces) multiplied the paths (145,766
+      candidates on 200 bytes, 5.3 million on 400); straddling added texts are now cut.
+    SmolLM2 gets the paragraphs only: under its lookahead `\\s+(?!\\S)` pairwise canonicality admits
+    several segmentations of a whitespace run ("\\n    " + " " + " Pre"), a limit of the pair rule that
+    the byte-by-byte state shares (see the issue-8 notes)."""
     from toksmith.bridge.batched import _Candidates
 
     tok = request.getfixturevalue(name)
     blm = ByteLM((tiny_gemma3 if name == "gemma3" else tiny_llama)(tok))  # no forward runs here
-    x = _paragraphs(shared_data, 1500)
-    assert x.count(b"\n\n") >= 8
-    cands = _Candidates(blm, x, len(x) - 1)
-    assert len(cands) <= 1.1 * len(x)  # about one anchor per byte, as the batched forwards need
-    assert len(cands.deferred) <= x.count(b"\n") + 8
+    texts = [_paragraphs(shared_data, 1500)]
+    if name == "gemma3":
+        texts.append((shared_data / "udhr" / "eng.txt").read_bytes()[:600])
+        assert texts[-1].count(b"\n      ") >= 3
+    for x in texts:
+        assert x.count(b"\n") >= 3
+        cands = _Candidates(blm, x, len(x) - 1)
+        assert len(cands) <= 1.1 * len(x)  # about one anchor per byte, as the batched forwards need
+        assert len(cands.deferred) <= len(x)  # a few per whitespace run
 
 
 def test_deferred_children_grow_when_real(gemma3, shared_data):
@@ -200,18 +212,6 @@ def test_smollm2_score_equals_the_incremental_state_on_real_text(shared_data):
     for w in wins:
         parts += blm.score(text[w.context: w.end], window=4096, stride=2048).logprobs[w.first - w.context:]
     np.testing.assert_allclose(multi.logprobs, parts, atol=1e-9, rtol=0)
-
-
-@pytest.mark.slow
-def test_gemma3_score_equals_the_incremental_state_on_real_text(shared_data):
-    lm = _load("gemma3", double=False)
-    blm = ByteLM(lm)
-    text = _real_text(shared_data)
-    part = text[-45:].decode("utf-8", "ignore").encode("utf-8")  # Venda, with its byte fallback
-    assert "\u1e3d".encode() in part
-    got = blm.score(part, with_end=True)
-    _same(score_bytes(blm, part, with_end=True, incremental=True), got, 1e-4)
-    assert abs(sum(got.log_unnormalised) - _plain_logp(lm, part)) < 1e-4
 
 
 @pytest.mark.parametrize("name", ["smollm2", "cl100k", "gemma3"])

@@ -11,8 +11,9 @@ import math
 
 import pytest
 import torch
+from tests.bridge.test_batched import _real_text, _same
 
-from toksmith.bridge import EOT, ByteLM
+from toksmith.bridge import EOT, ByteLM, score_bytes
 
 TEXTS = ["Hello world.", "Größe: 3 km", "日本語です", "Привет, мир"]
 
@@ -62,3 +63,18 @@ def test_unnormalised_conditionals_telescope(real_lm, text):
     assert all(0.5 < z <= 1 + 1e-9 for z in norms)
     print(f"{real_lm.name} {text!r}: telescoped {got:.6f} reference {ref:.6f} "
           f"non-canonical mass per step max {1 - min(norms):.2e}, sum -log Z {-sum(map(math.log, norms)):.4f}")
+
+
+@pytest.mark.slow
+def test_gemma3_batched_score_equals_the_incremental_state_on_real_text(real_lm, shared_data):
+    """`ByteLM.score` on Gemma 3 (float32, so 1e-4: differently batched forwards differ by ~1e-5 nats):
+    Venda with byte fallback equals the byte-by-byte state and telescopes to the plain forward. Here
+    rather than in test_batched.py so that Gemma 3 is loaded once (SmolLM2 is checked there in float64)."""
+    if real_lm.name != "gemma3":
+        pytest.skip("SmolLM2's batched scoring is checked in float64 in test_batched.py")
+    blm = ByteLM(real_lm)
+    part = _real_text(shared_data)[-45:].decode("utf-8", "ignore").encode("utf-8")  # Venda, byte fallback
+    assert "\u1e3d".encode() in part
+    got = blm.score(part, with_end=True)
+    _same(score_bytes(blm, part, with_end=True, incremental=True), got, 1e-4)
+    assert abs(sum(got.log_unnormalised) - _reference(real_lm, part.decode("utf-8"))) < 1e-4

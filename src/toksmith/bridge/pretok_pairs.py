@@ -12,10 +12,16 @@ Where the boundary falls depends only on the classes the regex tests (letter, nu
 literal characters it names), so it is computed once per distinct *class string* of text(b) (letters
 become `a`, numbers `0`, punctuation `!`; spaces, newlines, the apostrophe and the contraction letters
 stay), by re-running the pre-tokenizer on class(text(a)) + class(text(b)) only.
+
+Added tokens come before both: the encoder cuts their texts out of the raw text first (Gemma 3's runs
+of spaces, newlines and tabs, its HTML tags). Where one straddles the boundary of text(a) + text(b),
+[a, b] is never canonical (`PretokenPairs.cut_added`); BPE alone would allow " " + " ".
 """
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
 
 import numpy as np
@@ -92,6 +98,19 @@ class PretokenPairs:
         self.texts = texts
         #: tokens this test decides: valid UTF-8 normal tokens with a regular derivation
         self.eligible = np.array([s is not None for s in texts], dtype=bool) & ~bpe.irregular
+        #: added texts the encoder cuts out first: their splits u + w (u ends a, w starts b) by u
+        added = _added_texts(tok)
+        self._splits: dict[bytes, list[bytes]] = {}
+        for t in added:
+            for k in range(1, len(t)):
+                self._splits.setdefault(t[:k], []).append(t[k:])
+        self._split_max = max(map(len, added), default=0)
+        self._sorted: tuple[np.ndarray, list[bytes]] | None = None
+        if added:  # a token holding an added text is left to the encoder (Gemma 3 has none)
+            holds = re.compile(b"|".join(re.escape(t) for t in sorted(added, key=len, reverse=True)))
+            for i in np.flatnonzero(self.eligible).tolist():
+                if holds.search(v.tokens[i]):
+                    self.eligible[i] = False
         heads: dict[str, int] = {}
         gid = np.full(self.n, -1, dtype=np.int64)
         for i in np.flatnonzero(self.eligible).tolist():
@@ -147,7 +166,7 @@ class PretokenPairs:
             return out
         follow = self.bpe.follow_mask(a) & self.eligible
         if not self.has_pretokenizer:
-            return follow
+            return self.cut_added(a, follow)
         joined, split, rare = self._categories(head_class(ta))
         ok = np.where(joined[np.maximum(self.gid, 0)], follow, False)
         if self.bpe.derived[a]:
@@ -168,6 +187,34 @@ class PretokenPairs:
                     else:  # P0 runs past text(a) + text(b)
                         syms = initial(full[:end].encode("utf-8"))
                         ok[b] = syms is not None and run_bpe(syms, merges)[0][:2] == [a, b]
+        return self.cut_added(a, ok)
+
+    def cut_added(self, a: int, ok: np.ndarray) -> np.ndarray:
+        """`ok` without the bs for which an added token's text straddles the boundary of text(a) + text(b).
+
+        The encoder cuts added texts out of the raw text before anything else, leftmost match first.
+        Eligible a and b hold no added text of their own, so the leftmost match starts inside a and
+        ends inside b or beyond: no token boundary falls at the end of a, whatever follows, and [a, b]
+        cannot start the encoding. Gemma 3: " " + " " is its added token "  "; " " + " the" starts with it.
+        """
+        if not self._splits:
+            return ok
+        ta = self.tok.vocab.tokens[a]
+        ws = [w for k in range(1, min(len(ta), self._split_max) + 1) for w in self._splits.get(ta[-k:], ())]
+        if not ws:
+            return ok
+        if self._sorted is None:
+            tokens = self.tok.vocab.tokens
+            order = np.array(sorted(range(self.n), key=tokens.__getitem__), dtype=np.int64)
+            self._sorted = (order, [tokens[i] for i in order.tolist()])
+        order, keys = self._sorted
+        for w in ws:
+            lo = bisect.bisect_left(keys, w)
+            hi = lo
+            if lo < len(keys) and keys[lo].startswith(w):
+                t = w.rstrip(b"\xff")
+                hi = len(keys) if not t else bisect.bisect_left(keys, t[:-1] + bytes([t[-1] + 1]), lo)
+            ok[order[lo:hi]] = False
         return ok
 
     @property
@@ -178,3 +225,25 @@ class PretokenPairs:
                 self.bpe.definition = bpe_definition(self.tok)
             self._def = self.bpe.definition
         return self._def
+
+
+def _added_texts(tok: Tokenizer) -> list[bytes]:
+    """Texts of the non-special added tokens that `tok.encode` cuts out of the raw text before its model.
+
+    Only plain ones (no lstrip/rstrip/single_word, matched on the raw text); where a tokenizer has others,
+    or no `tokenizers` backend, this returns none and the pair test is unchanged.
+    """
+    backend = getattr(tok, "backend", None)
+    get = getattr(backend, "get_added_tokens_decoder", None)
+    if get is None:
+        return []
+    out = []
+    for tid, at in get().items():
+        if at.special or tid >= tok.vocab.size:
+            continue
+        if at.lstrip or at.rstrip or at.single_word or at.normalized:
+            return []
+        text = tok.vocab.tokens[tid]
+        if len(text) > 1:
+            out.append(text)
+    return out
