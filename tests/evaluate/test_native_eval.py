@@ -89,3 +89,25 @@ def test_flatten_equals_reference(shared_data):
     tuples = [tuple(x) for x in out[:50]]  # not lists: the reference path
     for got, want in zip(flatten(tuples), _flatten_numpy(tuples), strict=True):
         assert np.array_equal(got, want)
+
+
+def test_word_spans_equal_numpy_reference(shared_data):
+    """The compiled UAX #29 segmenter against the numpy rules on every UDHR language and hard strings."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from toksmith.evaluate import words
+
+    def same(text: str) -> None:
+        props = words._props().of(words.codepoints(text))
+        got, want = words._spans(props), words._spans_numpy(props)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)), text[:80]
+
+    for f in sorted((shared_data / "udhr").glob("*.txt")):
+        same(f.read_text("utf-8"))
+    for text in ["", "a", "\u0301a", "a\u200d\U0001f600", "\U0001f1e9\U0001f1ea\U0001f1eb", "x\r\n\u0301y",
+                 "It's 3.14, U.S.A.", "  \u3000 ", "\u05d0\"\u05d1", "1,000.5", "e\u0301\u0301'e"]:
+        same(text)
+
+    alphabet = "a1 .,'\"\u05d0\u30a2\u0301\u200d\U0001f600\U0001f1e9\r\n_:\u00ad\t\u3000"
+    given(st.text(alphabet=alphabet, max_size=30))(settings(max_examples=400, deadline=None)(same))()

@@ -8,6 +8,7 @@
 //     (numpy reference: two searchsorted calls, Encoded._tokens_in_numpy)
 //   * flatten_ids: an encode_batch result (lists of ids) as one int32 array and offsets
 //     (reference: encoded._flatten_numpy)
+//   * word_spans: UAX #29 words from per-character property bytes (reference: words._spans_numpy)
 // The first two read plain arrays and release the GIL, so the encoder thread keeps running beside them.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace py = pybind11;
 
@@ -124,6 +126,89 @@ py::tuple flatten_ids(py::list lists) {
   return py::make_tuple(ids, offsets);
 }
 
+// UAX #29 words of a text given its property bytes (Word_Break class in bits 0-4, then the bits `pict`,
+// `alnum`, `efz`): the rules WB3-WB16 as toksmith/evaluate/words.py applies them in numpy (its `_spans`
+// is the reference). `pairs` (K x K) says for a class pair 0 break, 1 no break, 2 depends on the
+// neighbours, 3 regional-indicator pair; `flags` (K) marks each class's role in the neighbour rules.
+enum : uint16_t { F_AHL = 1, F_MIDLET = 2, F_MIDNUM = 4, F_NEWLINE = 8, F_HEBREW = 16, F_DQ = 32,
+                  F_NUMERIC = 64, F_WSEG = 128, F_RI = 256, F_ZWJ = 512 };
+
+py::tuple word_spans(Arr<uint8_t> props, Arr<uint8_t> pairs, Arr<uint16_t> flags, int pict, int alnum, int efz) {
+  const int64_t n = props.size(), K = flags.size();
+  if (pairs.size() != K * K) throw std::invalid_argument("word_spans: pair table must be K x K");
+  const uint8_t *p = props.data(), *pt = pairs.data();
+  const uint16_t* fl = flags.data();
+  std::vector<int64_t> starts, ends;
+  {
+    py::gil_scoped_release release;
+    // WB4: Extend/Format/ZWJ attach to what precedes them, except right after sot or a newline: the
+    // skeleton keeps every other character (and those), and the pair rules read skeleton neighbours.
+    // (Without Extend/Format/ZWJ, the common case, the skeleton is every character and is not built.)
+    bool any_efz = false;
+    for (int64_t j = 0; j < n && !any_efz; ++j) any_efz = p[j] & efz;
+    std::vector<int64_t> skel;
+    if (any_efz) {
+      skel.reserve(size_t(n));
+      for (int64_t j = 0; j < n; ++j)
+        if (!(p[j] & efz) || j == 0 || (fl[p[j - 1] & 31] & F_NEWLINE)) skel.push_back(j);
+    }
+    const int64_t m = any_efz ? int64_t(skel.size()) : n;
+    auto at = [&](int64_t k) -> int64_t { return any_efz ? skel[size_t(k)] : k; };
+    auto cls = [&](int64_t k) -> int { return (k < 0 || k >= m) ? 0 : (p[at(k)] & 31); };
+    auto has = [&](int c, uint16_t f) -> bool { return fl[c] & f; };
+    std::vector<uint8_t> boundary(size_t(n) + 1, any_efz ? 0 : 1);
+    boundary[0] = boundary[size_t(n)] = 1;
+    int64_t ri_run = 0;  // regional indicators so far in the current run (skeleton order)
+    for (int64_t k = 0; k < m; ++k) {
+      const int R = cls(k);
+      ri_run = has(R, F_RI) ? ri_run + 1 : 0;
+      if (k == 0) continue;
+      const int L = cls(k - 1);
+      const uint8_t code = pt[L * K + R];
+      if (code == 0 && !any_efz) continue;  // a plain break (the fast, common case)
+      bool nobreak = code == 1;
+      if (code == 2) {
+        const int LL = cls(k - 2), RR = cls(k + 1);
+        const bool adjacent = at(k) - at(k - 1) == 1;
+        nobreak = (has(L, F_WSEG) && has(R, F_WSEG) && adjacent)                       // WB3d
+                  || (has(L, F_AHL) && has(R, F_MIDLET) && has(RR, F_AHL))             // WB6
+                  || (has(LL, F_AHL) && has(L, F_MIDLET) && has(R, F_AHL))             // WB7
+                  || (has(L, F_HEBREW) && has(R, F_DQ) && has(RR, F_HEBREW))           // WB7b
+                  || (has(LL, F_HEBREW) && has(L, F_DQ) && has(R, F_HEBREW))           // WB7c
+                  || (has(LL, F_NUMERIC) && has(L, F_MIDNUM) && has(R, F_NUMERIC))     // WB11
+                  || (has(L, F_NUMERIC) && has(R, F_MIDNUM) && has(RR, F_NUMERIC));    // WB12
+      } else if (code == 3) {
+        nobreak = ri_run % 2 == 0;  // WB15/16: regional indicators pair up from the start of the run
+      }
+      const int64_t j = at(k);
+      if (any_efz && (fl[p[j - 1] & 31] & F_ZWJ) && (p[j] & pict)) nobreak = true;  // WB3c
+      boundary[size_t(j)] = !nobreak;
+    }
+    // words: segments between boundaries that hold a letter or a number
+    int64_t a = 0;
+    bool word = false;
+    for (int64_t j = 0; j < n; ++j) {
+      if (j > a && boundary[size_t(j)]) {
+        if (word) {
+          starts.push_back(a);
+          ends.push_back(j);
+        }
+        a = j;
+        word = false;
+      }
+      word |= bool(p[j] & alnum);
+    }
+    if (n > 0 && word) {
+      starts.push_back(a);
+      ends.push_back(n);
+    }
+  }
+  py::array_t<int64_t> s(int64_t(starts.size())), e(int64_t(ends.size()));
+  std::copy(starts.begin(), starts.end(), s.mutable_data());
+  std::copy(ends.begin(), ends.end(), e.mutable_data());
+  return py::make_tuple(s, e);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_eval, m) {
@@ -131,6 +216,8 @@ PYBIND11_MODULE(_eval, m) {
   m.def("round_trip", &round_trip, py::arg("ids"), py::arg("doc_tok"), py::arg("start"), py::arg("length"),
         py::arg("buf"), py::arg("text"), py::arg("doc_start"), py::arg("doc_bytes"), py::arg("strip_space"),
         "Per document: its tokens' bytes end to end equal its UTF-8 bytes (releases the GIL).");
+  m.def("word_spans", &word_spans, py::arg("props"), py::arg("pairs"), py::arg("flags"), py::arg("pict"),
+        py::arg("alnum"), py::arg("efz"), "UAX #29 word (start, end) offsets from property bytes (releases the GIL).");
   m.def("flatten_ids", &flatten_ids, py::arg("lists"),
         "(int32 ids end to end, int64 offsets) of a list of lists of ids, as encode_batch returns them.");
   m.def("count_overlaps", &count_overlaps, py::arg("ts"), py::arg("te"), py::arg("starts"), py::arg("ends"),

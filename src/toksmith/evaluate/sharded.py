@@ -2,7 +2,8 @@
 
 The documents are cut into shards of consecutive non-empty documents, each at least `SHARD_BYTES`
 of text (the last one may be smaller). Every shard is encoded and reduced by `reduce_shard` (on a
-Ray worker with `engine="ray"`, in this process with `engine="local"`), and `merge_shards` joins the
+Ray worker with `engine="ray"`; in this process with `engine="local"`, where `reduce_shards` runs the
+shards through one producer thread without draining between them), and `merge_shards` joins the
 results in corpus order. Both engines cut the same shards, seed each shard's word sample by its
 index and merge in the same order, so they produce the same statistics bit for bit; only the
 timings differ. A corpus smaller than one shard is a single shard, the plain one-pass result.
@@ -23,7 +24,15 @@ from toksmith.corpus import Document
 from toksmith.engine import ENGINES, map_reduce
 from toksmith.errors import OptionError, ToksmithError
 from toksmith.evaluate.encoded import CHUNK_DOCS
-from toksmith.evaluate.stream import CorpusStats, ShardStats, TokenStats, absorb, merge_shards, reduce_shard
+from toksmith.evaluate.stream import (
+    CorpusStats,
+    ShardStats,
+    TokenStats,
+    absorb,
+    merge_shards,
+    reduce_shard,
+    reduce_shards,
+)
 from toksmith.evaluate.units import UNIT_CAP
 from toksmith.tokenizers.base import Tokenizer
 
@@ -155,18 +164,14 @@ def sharded_pass(
 
     if engine == "local":
         cut = _Cut(sources, shard_bytes)
-        shards = 0
-        while cut.has_more():
-            base = seen[0]
 
-            def progress(n: int, base: int = base) -> None:
-                if on_batch is not None:
-                    on_batch(base + n)
+        def shards() -> Iterator[list[tuple[None, Iterator[Document]]]]:
+            while cut.has_more():
+                yield [(None, cut.shard())]
 
-            sh = reduce_shard(toks, [(None, cut.shard())], stats=want, chunk_docs=chunk_docs, on_batch=progress,
-                              shard=shards, first_doc=base, unit_cap=unit_cap)
-            shards += 1
-            seen[0] += sh.n_docs
+        # one producer thread encodes shard after shard; each shard is folded as it completes
+        for sh in reduce_shards(toks, shards(), stats=want, chunk_docs=chunk_docs, on_batch=on_batch,
+                                unit_cap=unit_cap):
             _fold(done, sh)
     else:
         from toksmith.engine import ray_init

@@ -48,6 +48,7 @@ __all__ = [
     "absorb",
     "merge_shards",
     "reduce_shard",
+    "reduce_shards",
     "stream_corpus",
 ]
 
@@ -276,6 +277,7 @@ class ShardStats:
 
 
 _END = object()
+_SHARD_END = object()
 
 
 def _documents(sources: Iterable[tuple[str | None, Iterable[Document]]]) -> Iterator[tuple[str, str]]:
@@ -287,13 +289,15 @@ def _documents(sources: Iterable[tuple[str | None, Iterable[Document]]]) -> Iter
 
 
 def _produce(
-    sources: Iterable[tuple[str | None, Iterable[Document]]],
+    shards: Iterable[Iterable[tuple[str | None, Iterable[Document]]]],
     toks: Sequence[Tokenizer],
     chunk_docs: int,
     q: queue.Queue,
     stop: threading.Event,
 ) -> None:
-    """Read batches of documents, encode each with every tokenizer, queue (texts, langs, encodings)."""
+    """Read batches of documents, encode each with every tokenizer, queue (texts, langs, encodings).
+
+    Shard after shard without a pause (a batch never spans two shards; `_SHARD_END` follows each)."""
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -306,30 +310,33 @@ def _produce(
 
     try:
         first = True
-        docs = _documents(sources)
-        while True:
-            pairs = list(islice(docs, chunk_docs))
-            if not pairs:
-                break
-            texts = [t for t, _ in pairs]
-            langs = [x for _, x in pairs]
-            del pairs
-            encoded = []
-            for tok in toks:
-                warm = 0.0
-                if first:
+        for sources in shards:
+            docs = _documents(sources)
+            while True:
+                pairs = list(islice(docs, chunk_docs))
+                if not pairs:
+                    break
+                texts = [t for t, _ in pairs]
+                langs = [x for _, x in pairs]
+                del pairs
+                encoded = []
+                for tok in toks:
+                    warm = 0.0
+                    if first:
+                        t0 = time.perf_counter()
+                        tok.encode_batch(texts[:64])
+                        warm = time.perf_counter() - t0
                     t0 = time.perf_counter()
-                    tok.encode_batch(texts[:64])
-                    warm = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                out = tok.encode_batch(texts)
-                dt = time.perf_counter() - t0
-                encoded.append((flatten(out), dt, warm))
-                del out
-            first = False
-            if not put((texts, langs, encoded)):
+                    out = tok.encode_batch(texts)
+                    dt = time.perf_counter() - t0
+                    encoded.append((flatten(out), dt, warm))
+                    del out
+                first = False
+                if not put((texts, langs, encoded)):
+                    return
+                del texts, langs, encoded
+            if not put(_SHARD_END):
                 return
-            del texts, langs, encoded
         put(_END)
     except BaseException as e:  # handed to the consumer, which re-raises it
         put(e)
@@ -432,19 +439,48 @@ def reduce_shard(
     in corpus order) seeds the shard's word sample; `first_doc` is the corpus index of its first
     document and `unit_cap` the most bootstrap units to keep (`toksmith.evaluate.units`).
     """
+    (sh,) = reduce_shards(toks, [sources], stats=stats, chunk_docs=chunk_docs, on_batch=on_batch, first_shard=shard,
+                          first_doc=first_doc, unit_cap=unit_cap)
+    return sh
+
+
+def reduce_shards(
+    toks: Sequence[Tokenizer],
+    shards: Iterable[Iterable[tuple[str | None, Iterable[Document]]]],
+    *,
+    stats: Iterable[str] = (),
+    chunk_docs: int = CHUNK_DOCS,
+    on_batch: Callable[[int], None] | None = None,
+    first_shard: int = 0,
+    first_doc: int = 0,
+    unit_cap: int | None = UNIT_CAP,
+) -> Iterator[ShardStats]:
+    """`reduce_shard` of consecutive shards, one `ShardStats` each, through ONE producer thread.
+
+    The producer goes on to the next shard while this one's last batch is reduced, so the pipeline
+    does not drain at every shard boundary. Shard k (counted from `first_shard`) gets the same state
+    as `reduce_shard` of it alone; `on_batch` gets the documents so far over all shards.
+    """
     want = _check_stats(stats)
-    sample = WordSample(shard=shard) if "word_sample" in want else None
-    sh = ShardStats(want, [], Units(unit_cap, first_doc), sample=sample)
+
+    def new_shard(k: int, first: int) -> ShardStats:
+        sample = WordSample(shard=k) if "word_sample" in want else None
+        sh = ShardStats(want, [], Units(unit_cap, first), sample=sample)
+        for t in toks:
+            tally = DigitTally() if "digits" in want else None
+            sh.accs.append(_Acc(t, np.zeros(t.vocab.size, dtype=np.int64), digits=tally))
+        return sh
+
     for t in toks:
         vocab_arrays(t.vocab)
-        tally = DigitTally() if "digits" in want else None
-        sh.accs.append(_Acc(t, np.zeros(t.vocab.size, dtype=np.int64), digits=tally))
     q: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
     producer = threading.Thread(
-        target=_produce, args=(sources, toks, chunk_docs, q, stop), name="toksmith-encode", daemon=True
+        target=_produce, args=(shards, toks, chunk_docs, q, stop), name="toksmith-encode", daemon=True
     )
     producer.start()
+    k, base = first_shard, first_doc
+    sh = new_shard(k, base)
     try:
         while True:
             item = q.get()
@@ -452,14 +488,18 @@ def reduce_shard(
                 break
             if isinstance(item, BaseException):
                 raise item
+            if item is _SHARD_END:
+                yield sh
+                k, base = k + 1, base + sh.n_docs
+                sh = new_shard(k, base)
+                continue
             _reduce_batch(sh, *item)
             del item
             if on_batch is not None:
-                on_batch(sh.n_docs)
+                on_batch(base - first_doc + sh.n_docs)
     finally:
         stop.set()
         producer.join()
-    return sh
 
 
 def absorb(first: ShardStats, sh: ShardStats) -> None:

@@ -277,7 +277,31 @@ def word_spans_of(text: str) -> tuple[np.ndarray, np.ndarray]:
     return word_spans(codepoints(text))
 
 
+def _flag_table() -> np.ndarray:
+    """Per Word_Break class, its roles in the neighbour rules (bit order of `_native/eval.cpp`'s F_* flags)."""
+    roles = [(ALETTER, HEBREW), (MIDLETTER, MIDNUMLET, SQ), (MIDNUM, MIDNUMLET, SQ), (CR, LF, NEWLINE), (HEBREW,),
+             (DQ,), (NUMERIC,), (WSEGSPACE,), (RI,), (ZWJ,)]
+    t = np.zeros(_K, dtype=np.uint16)
+    for bit, classes in enumerate(roles):
+        t[list(classes)] |= 1 << bit
+    return t
+
+
+_FLAGS = _flag_table()
+
+try:  # the compiled segmenter; `_spans_numpy` is its reference
+    from toksmith._native import _eval
+except ImportError:  # pragma: no cover - a source checkout without build_ext
+    _eval = None
+
+
 def _spans(props: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if _eval is None:
+        return _spans_numpy(props)
+    return _eval.word_spans(props, _PAIRS, _FLAGS, _PICT, _ALNUM, _EFZ_BIT)
+
+
+def _spans_numpy(props: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(props)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
