@@ -91,8 +91,12 @@ class WordSample:
             return
         self.total += n
         keys = self._rng.random(n)
-        # only keys below the PICK-th smallest kept so far can enter (the bar only falls)
-        new = np.arange(n) if self._bar > 1.0 else np.flatnonzero(keys < self._bar)
+        # only keys up to the PICK-th smallest seen so far can enter (the bar only falls)
+        new = np.arange(n) if self._bar > 1.0 else np.flatnonzero(keys <= self._bar)
+        if len(self._keys) + len(new) > self.PICK:  # lower the bar before cutting any word out of the text
+            kth = np.partition(np.concatenate((self._keys, keys[new])), self.PICK - 1)[self.PICK - 1]
+            self._bar = min(self._bar, float(kth))
+            new = new[keys[new] <= self._bar]
         if len(new) == 0:
             return
         words = np.empty(len(new), dtype=object)
