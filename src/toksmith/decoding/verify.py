@@ -108,16 +108,20 @@ class Verifier:
         c = self.cached
         if c + tree_depth(tree) + 1 >= self.lm.max_context:
             raise OptionError(f"generation reached the model's context ({self.lm.max_context} tokens)")
-        depth = np.asarray(tree.depths, dtype=np.int64)
-        q_pos = c + depth
-        k_pos = np.concatenate([np.arange(c, dtype=np.int64), q_pos])
-        allow = np.concatenate([np.ones((n, c), dtype=bool), tree.ancestors()], axis=1)
-        mask = tree_attention_mask(self.lm, allow, q_pos, k_pos)
         ids = torch.tensor([tree.tokens], device=self.lm.device)
-        pos = torch.from_numpy(q_pos)[None].to(self.lm.device)
+        if n == 1:
+            # no draft: the plain one-token step greedy decoding takes (the model's own causal mask and
+            # positions from the cache length, which is c), so undrafted steps cost what greedy's do
+            kw: dict[str, Any] = {}
+        else:
+            depth = np.asarray(tree.depths, dtype=np.int64)
+            q_pos = c + depth
+            k_pos = np.concatenate([np.arange(c, dtype=np.int64), q_pos])
+            allow = np.concatenate([np.ones((n, c), dtype=bool), tree.ancestors()], axis=1)
+            kw = {"position_ids": torch.from_numpy(q_pos)[None].to(self.lm.device),
+                  "attention_mask": tree_attention_mask(self.lm, allow, q_pos, k_pos)}
         with torch.inference_mode():
-            out = self.decoder(input_ids=ids, position_ids=pos, attention_mask=mask,
-                               past_key_values=self.cache, use_cache=True)
+            out = self.decoder(input_ids=ids, past_key_values=self.cache, use_cache=True, **kw)
             logits = self._logits(out.last_hidden_state[0])
             best = torch.argmax(logits, dim=-1).cpu().numpy()
             succ = torch.topk(logits, self.topk, dim=-1).indices.cpu().numpy() if self.topk else None
