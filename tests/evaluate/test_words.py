@@ -62,3 +62,23 @@ def test_agrees_with_regex_on_english_udhr(shared_data) -> None:
 @pytest.mark.parametrize("text", ["", "\n", "  ", "a"])
 def test_edge_cases(text: str) -> None:
     assert words(text) == ([text] if text == "a" else [])
+
+
+def test_property_pages_from_the_disk_cache_equal_fresh_ones(shared_data, tmp_path, monkeypatch) -> None:
+    from toksmith.evaluate import words as w
+
+    text = "".join(f.read_text(encoding="utf-8")[:2000] for f in sorted((shared_data / "udhr").glob("*.txt"))[::10])
+    cp = codepoints(text)
+    monkeypatch.setenv("TOKSMITH_CACHE", "off")
+    w.reset_tables()
+    fresh = w._props().of(cp)
+    monkeypatch.setenv("TOKSMITH_CACHE", str(tmp_path))
+    w.reset_tables()
+    w._props().of(cp)  # fills the pages and stores them
+    assert list(tmp_path.glob("word-break-pages-*.npz"))
+    w.reset_tables()
+    props = w._props()
+    assert props.filled.sum() >= len(set((cp >> 10).tolist()))  # loaded from disk
+    assert props._patterns is None  # nothing to compute: the patterns were not even compiled
+    assert (props.of(cp) == fresh).all()
+    w.reset_tables()

@@ -20,6 +20,8 @@ import threading
 import numpy as np
 import regex
 
+from toksmith.cache import load_arrays, store_arrays
+
 __all__ = ["word_spans", "word_spans_of", "word_spans_reference", "codepoints"]
 
 # Word_Break classes; 0 is Other.
@@ -74,16 +76,32 @@ _EFZ_BIT = 128  # Extend, Format or ZWJ (WB4)
 
 
 class _Props:
-    """Word_Break class | Extended_Pictographic | letter-or-number of every code point, filled by page."""
+    """Word_Break class | Extended_Pictographic | letter-or-number of every code point, filled by page.
+
+    The pages filled so far are kept in the on-disk cache (`toksmith.cache`, keyed by the `regex`
+    module's version, which carries its Unicode data), so a new process neither compiles the property
+    patterns nor fills the pages its texts use again.
+    """
 
     def __init__(self) -> None:
         self.table = np.zeros(_MAX_CP, dtype=np.uint8)
         self.filled = np.zeros(_MAX_CP >> _PAGE_BITS, dtype=bool)
         self.lock = threading.Lock()
         self.ascii_table: bytes | None = None
-        self.patterns = [(k, regex.compile(r"\p{Word_Break=" + name + "}+")) for k, name in enumerate(_CLASSES)][1:]
-        self.patterns.append((_PICT, regex.compile(r"\p{Extended_Pictographic}+")))
-        self.patterns.append((_ALNUM, regex.compile(r"[\p{L}\p{N}]+")))
+        self._patterns: list[tuple[int, regex.Pattern]] | None = None
+        hit = load_arrays("word-break-pages", _cache_key())
+        if hit is not None and hit["table"].shape == self.table.shape and hit["filled"].shape == self.filled.shape:
+            self.table[:] = hit["table"]
+            self.filled[:] = hit["filled"]
+
+    @property
+    def patterns(self) -> list[tuple[int, regex.Pattern]]:
+        if self._patterns is None:
+            pats = [(k, regex.compile(r"\p{Word_Break=" + name + "}+")) for k, name in enumerate(_CLASSES)][1:]
+            pats.append((_PICT, regex.compile(r"\p{Extended_Pictographic}+")))
+            pats.append((_ALNUM, regex.compile(r"[\p{L}\p{N}]+")))
+            self._patterns = pats
+        return self._patterns
 
     def of(self, cp: np.ndarray) -> np.ndarray:
         """Property bytes of the code points `cp`, computing the pages not seen before."""
@@ -98,9 +116,11 @@ class _Props:
     def ensure(self, pages: np.ndarray) -> None:
         if len(pages):
             with self.lock:
-                for p in pages.tolist():
-                    if not self.filled[p]:
-                        self._fill(p)
+                new = [p for p in pages.tolist() if not self.filled[p]]
+                for p in new:
+                    self._fill(p)
+                if new:
+                    store_arrays("word-break-pages", _cache_key(), {"table": self.table, "filled": self.filled})
 
     def of_ascii(self, data: bytes) -> np.ndarray:
         """Property bytes of ASCII text, by byte translation."""
@@ -129,6 +149,12 @@ class _Props:
 
 
 _PROPS: _Props | None = None
+
+
+def _cache_key() -> str:
+    """What the property bytes depend on: the `regex` module (its Unicode data) and this module's layout."""
+    layout = ",".join(_CLASSES) + f"|{_PAGE_BITS}|{_PICT}|{_ALNUM}|{_EFZ_BIT}"
+    return f"regex={regex.__version__}|{layout}"
 
 
 def _props() -> _Props:
