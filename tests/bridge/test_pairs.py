@@ -66,8 +66,10 @@ def test_added_texts_straddling_the_boundary_are_not_canonical(gemma3):
     assert pp.eligible[space] and not pp.mask(space)[space] and not pp.mask(space)[gemma3.encode(" the")[0]]
     rng = np.random.default_rng(0)
     elig = np.flatnonzero(pp.eligible)
-    heads = [a for a in elig.tolist() if any(gemma3.vocab.tokens[a].endswith(u) for u in pp._splits)]
-    assert len(heads) > 100
+    toks, longest = gemma3.vocab.tokens, max(map(len, pp._splits))
+    heads = [a for a in elig.tolist() if any(toks[a][-k:] in pp._splits for k in range(1, longest + 1))]
+    assert len(heads) > 100 and space in heads
+    heads = [space] + rng.choice(heads, 80, replace=False).tolist()
     pairs, fast, n_cut = [], [], 0
     for a in heads:
         m = pp.mask(a)
@@ -78,7 +80,7 @@ def test_added_texts_straddling_the_boundary_are_not_canonical(gemma3):
         for b in bs.tolist():
             pairs.append((a, b))
             fast.append(bool(m[b]))
-    assert n_cut > 10000
+    assert n_cut > 1000
     slow = encoder_pair_ok(gemma3, False, pairs, pp.texts)
     bad = [p for p, f, s in zip(pairs, fast, slow, strict=True) if f != s]
     assert not bad, bad[:10]

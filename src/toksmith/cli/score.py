@@ -25,7 +25,7 @@ def score_cmd(
     byte_level: Annotated[bool, typer.Option("--byte-level", help="Also score single models byte by byte "
                                              "(exact ByteLM).")] = False,
     ensemble_bytes: Annotated[int | None, typer.Option(help="Score only the first N bytes of each file byte by "
-                                                       "byte (a+b, --byte-level); 0: whole files.")
+                                                       "byte (a+b, --byte-level); default and 0: whole files.")
                               ] = defaults.BYTE_LEVEL_MAX_BYTES,
     mode: Annotated[str, typer.Option(help="Ensemble: mixture or product.")] = defaults.ENSEMBLE_MODE,
     weights: Annotated[str | None, typer.Option(help="Ensemble weights, e.g. 0.5,0.5.")] = None,
