@@ -12,7 +12,7 @@ A. structure (no forwards): replay `ByteState.advance` over the text (`_Candidat
    and grown into a node with its subtree only if phase B finds that the parent gives it mass.
    Expanding those at once would be exponential: on Gemma 3 "\n" + "\n" is not canonical ("\n\n" is
    one token) but passes the single-token rule, so every paragraph break doubled all candidate paths
-   after it (229,174 candidates for 1,663 real nodes on 1,500 bytes of English; many GB at 3,000).
+   after it (229,174 candidates on 1,500 bytes of English, which need about 1,500 nodes; many GB at 3,000).
 B. forwards: the candidate nodes form a token tree; they run in topological order, in chunks of a few
    hundred, with tree attention over one KV cache (`TokenTree.extend`). Each node's log-probabilities
    are reduced at once, with the same `mask_for` and cumulative sums as `ByteState`, to the few numbers
