@@ -156,16 +156,30 @@ py::tuple word_spans(Arr<uint8_t> props, Arr<uint8_t> pairs, Arr<uint16_t> flags
     auto at = [&](int64_t k) -> int64_t { return any_efz ? skel[size_t(k)] : k; };
     auto cls = [&](int64_t k) -> int { return (k < 0 || k >= m) ? 0 : (p[at(k)] & 31); };
     auto has = [&](int c, uint16_t f) -> bool { return fl[c] & f; };
-    std::vector<uint8_t> boundary(size_t(n) + 1, any_efz ? 0 : 1);
+    std::vector<uint8_t> boundary(size_t(n) + 1, 0);
     boundary[0] = boundary[size_t(n)] = 1;
     int64_t ri_run = 0;  // regional indicators so far in the current run (skeleton order)
-    for (int64_t k = 0; k < m; ++k) {
+    std::vector<int64_t> special;  // without Extend/Format/ZWJ: the pairs the table alone does not decide
+    if (!any_efz) {
+      for (int64_t j = 1; j < n; ++j) {
+        const uint8_t code = pt[(p[j - 1] & 31) * K + (p[j] & 31)];
+        boundary[size_t(j)] = code == 0;
+        if (code >= 2) special.push_back(j);
+      }
+    }
+    const size_t visits = any_efz ? size_t(m) : special.size();
+    for (size_t v = 0; v < visits; ++v) {
+      const int64_t k = any_efz ? int64_t(v) : special[v];
       const int R = cls(k);
-      ri_run = has(R, F_RI) ? ri_run + 1 : 0;
+      if (any_efz) {
+        ri_run = has(R, F_RI) ? ri_run + 1 : 0;
+      } else {  // the regional indicators ending at k (runs are short)
+        ri_run = 0;
+        for (int64_t i = k; i >= 0 && has(cls(i), F_RI); --i) ++ri_run;
+      }
       if (k == 0) continue;
       const int L = cls(k - 1);
       const uint8_t code = pt[L * K + R];
-      if (code == 0 && !any_efz) continue;  // a plain break (the fast, common case)
       bool nobreak = code == 1;
       if (code == 2) {
         const int LL = cls(k - 2), RR = cls(k + 1);
