@@ -85,9 +85,10 @@ def template_from_widths(widths: Sequence[int], k: int = 8) -> Template:
 
 
 #: Named templates. "cpu" was chosen by measurement on this project's 2-core CPU (benchmarks/decoding.py
-#: --sweep, see benchmarks/RESULTS.md); "tr80" has Token Recycling's level sizes (8/21/25/15/8/3, 80 nodes)
-#: filled by the rank prior above (TR's hand-tuned rank paths are not reproduced).
+#: --sweep, benchmarks/RESULTS.md "decoding": on a CPU a forward is compute-bound beyond a few tokens, so
+#: 2,1,1 (4 nodes) beat 3,3,2,1,1 (10) and larger trees); "tr80" has Token Recycling's level sizes
+#: (8/21/25/15/8/3, 80 nodes) filled by the rank prior above (TR's hand-tuned rank paths are not reproduced).
 TEMPLATES: dict[str, tuple[int, ...]] = {
-    "cpu": (3, 3, 2, 1, 1),
+    "cpu": (2, 1, 1),
     "tr80": (8, 21, 25, 15, 8, 3),
 }
