@@ -41,3 +41,14 @@ class TrainingError(ToksmithError):
 
 class VocabMismatchError(ToksmithError):
     """Two vocabularies or a model and a tokenizer do not fit together."""
+
+
+class TokenPathLimitError(ToksmithError):
+    """Exact byte-level scoring would need more token paths per byte than `defaults.BYTE_LEVEL_MAX_PATHS_PER_BYTE`."""
+
+    def __init__(self, paths: int, at_byte: int, model: str) -> None:
+        super().__init__(
+            f"byte-level scoring with {model} needs {paths:,} token paths by byte {at_byte:,} of this text "
+            "(whitespace runs its pre-tokenizer can split several ways, e.g. indented lines with SmolLM2 or cl100k); "
+            "score it token-level or cap the bytes with --ensemble-bytes")
+        self.paths, self.at_byte = paths, at_byte

@@ -239,3 +239,27 @@ def test_prefix_encodings_equal_the_encoder_on_every_prefix(name, request, share
     assert all(h + t == want[e] for e, (h, t) in got.items())
     if name != "gemma3":  # the shortcut was taken: most heads are long
         assert sum(len(h) > 0 for h, _ in got.values()) > len(got) // 2
+
+
+def test_indented_text_stops_with_a_clear_error_and_prose_does_not(smollm2, shared_data):
+    """SmolLM2's lookahead `\\s+(?!\\S)` admits several segmentations of an indented line's whitespace
+    ("\\n    " + " " + " Pre", each pair canonical, the sequence not), so the English UDHR's token paths
+    multiply with every line (over 200,000 candidates by byte 713). Scoring must stop early with
+    `TokenPathLimitError` (before any forward, memory bounded), while prose of the same length, which
+    needs about 2 paths per byte, stays under the bound."""
+    from toksmith import defaults
+    from toksmith.bridge.batched import _Candidates
+    from toksmith.errors import TokenPathLimitError, ToksmithError
+
+    blm = ByteLM(tiny_llama(smollm2))
+    udhr = (shared_data / "udhr" / "eng.txt").read_bytes()[:3000]
+    assert udhr.count(b"\n      ") >= 10
+    with pytest.raises(TokenPathLimitError) as err:
+        blm.score(udhr)
+    e = err.value
+    assert isinstance(e, ToksmithError) and "\n" not in str(e) and "token paths by byte" in str(e)
+    limit = defaults.BYTE_LEVEL_MAX_PATHS_PER_BYTE * max(e.at_byte, 64)
+    assert limit < e.paths <= limit + 1 and e.at_byte < len(udhr) // 2  # stopped at the bound, early
+    prose = _paragraphs(shared_data, len(udhr))
+    cands = _Candidates(blm, prose, len(prose) - 1)  # the same guard, not tripped
+    assert len(cands) + len(cands.deferred) <= 4 * len(prose)

@@ -46,7 +46,7 @@ import numpy as np
 
 from toksmith import defaults
 from toksmith.bridge.tree import TokenTree
-from toksmith.errors import OptionError
+from toksmith.errors import OptionError, TokenPathLimitError
 from toksmith.utf8 import pending_char, valid_utf8
 
 if TYPE_CHECKING:
@@ -176,6 +176,7 @@ class _Candidates:
         self.kids: dict[tuple[int, int], int] = {}
         #: (node, t) -> end byte, for pairs only the single-token rule admits (grown on demand)
         self.deferred: dict[tuple[int, int], int] = {}
+        self.reach = 0  # deepest end byte of any node so far
         self._grow(0)
 
     def __len__(self) -> int:
@@ -191,6 +192,8 @@ class _Candidates:
         self.depth.append(self.depth[i] + 1)
         self.real.append(False)
         self.logmass.append(-math.inf)
+        self.reach = max(self.reach, n)
+        check_paths(self.blm, k + len(self.deferred), self.reach)
         return k
 
     def _grow(self, i: int) -> None:
@@ -235,6 +238,17 @@ class _Candidates:
                 got = self._add(node, t, n)
                 self._grow(got)
         return got
+
+
+def check_paths(blm: ByteLM, paths: int, reach: int) -> None:
+    """Raise `TokenPathLimitError` when `paths` token paths by byte `reach` exceed the per-byte bound.
+
+    Normal text needs a few paths per byte; whitespace runs that a pre-tokenizer's lookahead can split
+    several ways (SmolLM2 on indented lines) multiply them with every line, so this stops the work early
+    with a clear error instead of filling memory (`defaults.BYTE_LEVEL_MAX_PATHS_PER_BYTE`).
+    """
+    if paths > defaults.BYTE_LEVEL_MAX_PATHS_PER_BYTE * max(reach, 64):
+        raise TokenPathLimitError(paths, reach, blm.name)
 
 
 def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bool,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toksmith import defaults
+from toksmith.bridge.batched import check_paths
 from toksmith.bridge.canonical import Canonicality, _pending_char
 from toksmith.bridge.tree import TokenTree
 from toksmith.errors import VocabMismatchError
@@ -227,6 +228,7 @@ class ByteState:
     bytes_seen: int = 0
     forced: tuple[int, ...] = ()
     min_first: int = 0
+    paths: int = 0  # anchors created so far (token paths), checked against the bytes by `check_paths`
 
     def __post_init__(self) -> None:
         self.tree = TokenTree(self.blm.lm)
@@ -290,6 +292,8 @@ class ByteState:
                 k += 1
         new: list[_Anchor] = []
         if children:
+            self.paths += len(children)
+            check_paths(blm, self.paths, n)
             logps = self.tree.extend([(a.node, t) for a, t in children])
             base = len(self.tree) - len(children)
             for i, (a, t) in enumerate(children):
