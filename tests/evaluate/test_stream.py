@@ -12,7 +12,7 @@ import pytest
 from toksmith.corpus import Document
 from toksmith.data import demo_parallel_dir
 from toksmith.evaluate import evaluate
-from toksmith.evaluate.stream import WordSample
+from toksmith.evaluate.word_sample import WordSample
 
 #: the metrics that read the per-batch reductions (tokens, words, round trip, counts, digits, timing)
 CORPUS_METRICS = ["compression", "fertility", "round_trip", "unk_rate", "entropy", "vocabulary", "numbers", "speed"]
