@@ -22,12 +22,8 @@ from itertools import chain
 
 import numpy as np
 
+from toksmith._native import eval_ext as _eval
 from toksmith.cache import cached_arrays
-
-try:  # the compiled reductions; the numpy references below serve when the extension is not built
-    from toksmith._native import _eval
-except ImportError:  # pragma: no cover - a source checkout without build_ext
-    _eval = None
 from toksmith.corpus import Document
 from toksmith.evaluate.words import codepoints, word_spans_of
 from toksmith.tokenizers.base import Tokenizer

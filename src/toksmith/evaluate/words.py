@@ -20,6 +20,7 @@ import threading
 import numpy as np
 import regex
 
+from toksmith._native import eval_ext as _eval
 from toksmith.cache import load_arrays, store_arrays
 
 __all__ = ["word_spans", "word_spans_of", "word_spans_reference", "codepoints"]
@@ -314,11 +315,6 @@ def _flag_table() -> np.ndarray:
 
 
 _FLAGS = _flag_table()
-
-try:  # the compiled segmenter; `_spans_numpy` is its reference
-    from toksmith._native import _eval
-except ImportError:  # pragma: no cover - a source checkout without build_ext
-    _eval = None
 
 
 def _spans(props: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
