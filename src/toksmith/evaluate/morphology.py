@@ -70,8 +70,8 @@ def word_boundaries_of(tok: Tokenizer, words: list[str]) -> tuple[list[list[int]
     return out, ntok
 
 
-#: bump when the sampling of the data files changes, so that samples cached on disk are rebuilt
-_SAMPLE_VERSION = 1
+#: bump when the sampling of the data files or the cached layout changes, so that old samples are rebuilt
+_SAMPLE_VERSION = 2
 
 
 def _files_key(directory: Path, pattern: str) -> str:
@@ -83,27 +83,24 @@ def _files_key(directory: Path, pattern: str) -> str:
     return "|".join(parts)
 
 
-def _cached_sample(kind: str, key: str, build: Callable[[], dict[str, list]]) -> dict[str, list]:
-    """A sample {language: [(word, gold, ...)]} kept on disk as plain arrays (`toksmith.cache`).
+def _cached_sample(
+    kind: str, key: str, build: Callable[[], dict[str, list[tuple[str, tuple[int, ...]]]]]
+) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+    """A sample {language: [(word, gold byte offsets)]} kept on disk as plain arrays (`toksmith.cache`).
 
-    Each row is (word, int or tuple of ints); `extra` per language (sigmorphon's skipped count) rides
-    along. Reading and sampling the data files costs about 0.1 s a run; the cached sample a few ms.
+    Reading and sampling the data files costs about 0.1 s a run; the cached sample a few ms.
     """
 
     def to_arrays() -> dict[str, np.ndarray]:
         data = build()
-        langs = list(data)
-        rows = [r for lang in langs for r in data[lang]]
-        words = [r[0] for r in rows]
-        golds = [r[1] if isinstance(r[1], tuple) else (r[1],) for r in rows]
+        rows = [r for lang_rows in data.values() for r in lang_rows]
         return {
-            "langs": text_array("\n".join(langs)),
-            "per_lang": np.array([len(data[x]) for x in langs], dtype=np.int64),
-            "words": text_array("".join(words)),
-            "word_len": np.array([len(w) for w in words], dtype=np.int64),
-            "gold": np.array([g for gs in golds for g in gs], dtype=np.int64),
-            "gold_n": np.array([len(gs) for gs in golds], dtype=np.int64),
-            "tuple": np.array([bool(rows) and isinstance(rows[0][1], tuple)]),
+            "langs": text_array("\n".join(data)),
+            "per_lang": np.array([len(r) for r in data.values()], dtype=np.int64),
+            "words": text_array("".join(w for w, _ in rows)),
+            "word_len": np.array([len(w) for w, _ in rows], dtype=np.int64),
+            "gold": np.array([g for _, gs in rows for g in gs], dtype=np.int64),
+            "gold_n": np.array([len(gs) for _, gs in rows], dtype=np.int64),
         }
 
     a = cached_arrays(kind, key, to_arrays)
@@ -112,15 +109,10 @@ def _cached_sample(kind: str, key: str, build: Callable[[], dict[str, list]]) ->
     cut = np.concatenate(([0], np.cumsum(a["word_len"]))).tolist()
     gcut = np.concatenate(([0], np.cumsum(a["gold_n"]))).tolist()
     gold = a["gold"].tolist()
-    as_tuple = bool(a["tuple"][0])
-    out: dict[str, list] = {}
+    out: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
     k = 0
     for lang, n in zip(langs, a["per_lang"].tolist(), strict=True):
-        rows = []
-        for i in range(k, k + n):
-            g = gold[gcut[i]:gcut[i + 1]]
-            rows.append((text[cut[i]:cut[i + 1]], tuple(g) if as_tuple else g[0]))
-        out[lang] = rows
+        out[lang] = [(text[cut[i]:cut[i + 1]], tuple(gold[gcut[i]:gcut[i + 1]])) for i in range(k, k + n)]
         k += n
     return out
 
@@ -130,8 +122,11 @@ def load_morphscore(directory: Path) -> dict[str, list[tuple[str, int]]]:
     """language -> [(word, gold boundary byte offset)], sampled; rows where pt1 is no prefix dropped.
 
     The sample is kept in the on-disk cache, keyed by the files' names, sizes and mtimes."""
-    return _cached_sample("morphscore-sample", _files_key(directory, "*_morph_data.csv"),
-                          lambda: _read_morphscore(directory))
+    def build() -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+        return {lang: [(w, (g,)) for w, g in rows] for lang, rows in _read_morphscore(directory).items()}
+
+    packed = _cached_sample("morphscore-sample", _files_key(directory, "*_morph_data.csv"), build)
+    return {lang: [(w, g[0]) for w, g in rows] for lang, rows in packed.items()}
 
 
 def _read_morphscore(directory: Path) -> dict[str, list[tuple[str, int]]]:
@@ -171,18 +166,12 @@ def load_sigmorphon(directory: Path) -> dict[str, tuple[list[tuple[str, tuple[in
     """language -> ([(word, gold boundary byte offsets)], canonical rows skipped while sampling), sampled.
 
     The sample is kept in the on-disk cache, keyed by the files' names, sizes and mtimes."""
-    key = _files_key(directory, "*.word.dev.tsv")
-    skipped: dict[str, int] = {}
+    def build() -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+        # each language's skipped count rides as its last row, ("", (count,))
+        return {lang: [*rows, ("", (n,))] for lang, (rows, n) in _read_sigmorphon(directory).items()}
 
-    def build() -> dict[str, list]:
-        data = _read_sigmorphon(directory)
-        # the skipped count rides as the language's last row: ("", (count,))
-        return {lang: [*rows, ("", (n,))] for lang, (rows, n) in data.items()}
-
-    packed = _cached_sample("sigmorphon-sample", key, build)
-    for lang, rows in packed.items():
-        skipped[lang] = rows[-1][1][0]
-    return {lang: (rows[:-1], skipped[lang]) for lang, rows in packed.items()}
+    packed = _cached_sample("sigmorphon-sample", _files_key(directory, "*.word.dev.tsv"), build)
+    return {lang: (rows[:-1], rows[-1][1][0]) for lang, rows in packed.items()}
 
 
 def _read_sigmorphon(directory: Path) -> dict[str, tuple[list[tuple[str, tuple[int, ...]]], int]]:
