@@ -38,6 +38,7 @@ from toksmith.evaluate.digit_splits import PATTERNS, classify_runs, first_seen, 
 from toksmith.evaluate.encoded import CHUNK_DOCS, Encoded, TextCorpus, flatten, vocab_arrays
 from toksmith.evaluate.units import UNIT_CAP, Units
 from toksmith.evaluate.word_sample import WordSample
+from toksmith.evaluate.words import save_tables
 from toksmith.tokenizers.base import Tokenizer
 
 __all__ = [
@@ -431,6 +432,7 @@ def reduce_shards(
     finally:
         stop.set()
         producer.join()
+        save_tables()  # the UAX #29 property pages this pass filled, once, for later processes
 
 
 def absorb(first: ShardStats, sh: ShardStats) -> None:

@@ -79,9 +79,10 @@ _EFZ_BIT = 128  # Extend, Format or ZWJ (WB4)
 class _Props:
     """Word_Break class | Extended_Pictographic | letter-or-number of every code point, filled by page.
 
-    The pages filled so far are kept in the on-disk cache (`toksmith.cache`, keyed by the `regex`
-    module's version, which carries its Unicode data), so a new process neither compiles the property
-    patterns nor fills the pages its texts use again.
+    The filled pages are kept in the on-disk cache (`toksmith.cache`, keyed by the `regex` module's
+    version, which carries its Unicode data), so a new process neither compiles the property patterns
+    nor fills the pages its texts use again. `save` writes them once a pass is over (`save_tables`),
+    not from inside the pass each time a new script appears.
     """
 
     def __init__(self) -> None:
@@ -90,10 +91,14 @@ class _Props:
         self.lock = threading.Lock()
         self.ascii_table: bytes | None = None
         self._patterns: list[tuple[int, regex.Pattern]] | None = None
+        self.dirty = False  # pages filled since the last save
         hit = load_arrays("word-break-pages", _cache_key())
-        if hit is not None and hit["table"].shape == self.table.shape and hit["filled"].shape == self.filled.shape:
-            self.table[:] = hit["table"]
-            self.filled[:] = hit["filled"]
+        if hit is not None and set(hit) == {"pages", "props"}:
+            pages, props = hit["pages"], hit["props"]
+            if props.shape == (len(pages), 1 << _PAGE_BITS) and pages.size and 0 <= pages.min() and \
+                    pages.max() < len(self.filled):
+                self.table.reshape(-1, 1 << _PAGE_BITS)[pages] = props
+                self.filled[pages] = True
 
     @property
     def patterns(self) -> list[tuple[int, regex.Pattern]]:
@@ -120,8 +125,16 @@ class _Props:
                 new = [p for p in pages.tolist() if not self.filled[p]]
                 for p in new:
                     self._fill(p)
-                if new:
-                    store_arrays("word-break-pages", _cache_key(), {"table": self.table, "filled": self.filled})
+                self.dirty |= bool(new)
+
+    def save(self) -> None:
+        """Store the filled pages on disk when new ones were filled since the last save."""
+        with self.lock:
+            if self.dirty:
+                pages = np.flatnonzero(self.filled)
+                props = self.table.reshape(-1, 1 << _PAGE_BITS)[pages]
+                store_arrays("word-break-pages", _cache_key(), {"pages": pages, "props": props})
+                self.dirty = False
 
     def of_ascii(self, data: bytes) -> np.ndarray:
         """Property bytes of ASCII text, by byte translation."""
@@ -155,7 +168,7 @@ _PROPS: _Props | None = None
 def _cache_key() -> str:
     """What the property bytes depend on: the `regex` module (its Unicode data) and this module's layout."""
     layout = ",".join(_CLASSES) + f"|{_PAGE_BITS}|{_PICT}|{_ALNUM}|{_EFZ_BIT}"
-    return f"regex={regex.__version__}|{layout}"
+    return f"regex={regex.__version__}|{layout}|pages"
 
 
 def _props() -> _Props:
@@ -163,6 +176,12 @@ def _props() -> _Props:
     if _PROPS is None:
         _PROPS = _Props()
     return _PROPS
+
+
+def save_tables() -> None:
+    """Store the property pages filled in this process (`_Props.save`); the streamed pass calls it at its end."""
+    if _PROPS is not None:
+        _PROPS.save()
 
 
 def reset_tables() -> None:
