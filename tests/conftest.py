@@ -49,6 +49,19 @@ def cl100k():
 
 
 @pytest.fixture(scope="session")
+def spm_model(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SentencePiece model (500 pieces, byte fallback, dummy prefix) trained on real English text."""
+    import sentencepiece as spm
+
+    tmp = tmp_path_factory.mktemp("spm")
+    text = (shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")[:200_000]
+    (tmp / "c.txt").write_text(text)
+    spm.SentencePieceTrainer.train(input=str(tmp / "c.txt"), model_prefix=str(tmp / "m"),
+                                   vocab_size=500, byte_fallback=True, minloglevel=2)
+    return tmp / "m.model"
+
+
+@pytest.fixture(scope="session")
 def local_ray():
     """A local Ray instance (2 CPUs) shared by every test of `--engine ray`."""
     ray = pytest.importorskip("ray")

@@ -23,23 +23,12 @@ def _texts(shared_data) -> list[str]:
     return out + ["  two  spaces ", "12,345.6789", "\t\ttab", "x"]
 
 
-def _spm(tmp_path, shared_data):
-    import sentencepiece as spm
-
-    text = (shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")[:100_000]
-    (tmp_path / "c.txt").write_text(text)
-    spm.SentencePieceTrainer.train(input=str(tmp_path / "c.txt"), model_prefix=str(tmp_path / "m"),
-                                   vocab_size=400, byte_fallback=False, minloglevel=2)
-    tok = load_tokenizer(tmp_path / "m.model")
-    assert tok.adds_space_prefix  # the dummy-prefix path of the round trip
-    return tok
-
-
-def test_round_trip_equals_reference(shared_data, tmp_path):
+def test_round_trip_equals_reference(shared_data, spm_model):
     texts = _texts(shared_data)
     rng = np.random.default_rng(7)
-    for tok in (load_tokenizer("smollm2"), load_tokenizer("gemma3"), load_tokenizer("cl100k"),
-                _spm(tmp_path, shared_data)):
+    spm = load_tokenizer(spm_model)
+    assert spm.adds_space_prefix  # the dummy-prefix path of the round trip
+    for tok in (load_tokenizer("smollm2"), load_tokenizer("gemma3"), load_tokenizer("cl100k"), spm):
         enc = encode_corpus(tok, TextCorpus.from_texts(texts))
         native = enc.round_trip_ok
         assert np.array_equal(native, enc._round_trip_numpy())

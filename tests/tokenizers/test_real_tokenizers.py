@@ -164,14 +164,8 @@ def test_tiktoken_rank_file_and_offline_error(tmp_path):
         load_tokenizer("tiktoken:p50k_base")
 
 
-def test_sentencepiece_model(tmp_path, shared_data):
-    import sentencepiece as spm
-
-    text = (shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")[:200_000]
-    (tmp_path / "c.txt").write_text(text)
-    spm.SentencePieceTrainer.train(input=str(tmp_path / "c.txt"), model_prefix=str(tmp_path / "m"),
-                                   vocab_size=500, byte_fallback=True, minloglevel=2)
-    tok = load_tokenizer(tmp_path / "m.model")
+def test_sentencepiece_model(spm_model):
+    tok = load_tokenizer(spm_model)
     assert tok.adds_space_prefix
     s = "Fellow citizens, ünïcödé 12345"
     assert tok.decode(tok.encode(s)) == s
