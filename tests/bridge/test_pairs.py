@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from tests.bridge.tiny import byte_level_bpe, sentencepiece_bpe
 
-from toksmith.bridge.canonical import Canonicality
-from toksmith.bridge.pair_check import compare_pairs
+from toksmith.bridge.canonical import Canonicality, pairwise_canonical
+from toksmith.bridge.pair_check import compare_pairs, compare_pairs_in_context
 from toksmith.bridge.pairs import bpe_definition, bpe_pairs, run_bpe
 from toksmith.bridge.pretok_pairs import PretokenPairs
 
@@ -84,3 +86,37 @@ def test_added_texts_straddling_the_boundary_are_not_canonical(gemma3):
     slow = encoder_pair_ok(gemma3, False, pairs, pp.texts)
     bad = [p for p, f, s in zip(pairs, fast, slow, strict=True) if f != s]
     assert not bad, bad[:10]
+
+
+def _code_and_prose(shared_data) -> list[str]:
+    """Real code (this package's own bridge sources) and real prose, in 2,000-character pieces."""
+    src = sorted((Path(__file__).resolve().parents[2] / "src" / "toksmith" / "bridge").glob("*.py"))
+    texts = [p.read_text(encoding="utf-8") for p in src]
+    texts.append((shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")[-20_000:])
+    return [t[i:i + 2000] for t in texts for i in range(0, min(len(t), 12_000), 2000)]
+
+
+@pytest.mark.parametrize("name", ["smollm2", "cl100k", "gemma3"])
+def test_canonical_encodings_of_code_and_prose_pass_the_pair_test(name, request, shared_data):
+    """Completeness: the encoder's own tokenization of real text is never cut by the pair rule. A token
+    need not start its pre-token (cl100k: " (`" + "_" + "Candidates", "_" ends a punctuation pre-token),
+    so the pair test carries the pre-token's left context; judged alone, "_" + "Candidates" would be one
+    pre-token and the canonical sequence rejected."""
+    tok = request.getfixturevalue(name)
+    c = Canonicality(tok)
+    pieces = _code_and_prose(shared_data) + [" (`_Candidates`).", "rule of `mask_for`'s tail", "'%(prog)s'"]
+    for text in pieces:
+        ids = tok.encode(text)
+        assert pairwise_canonical(c, ids), (name, text[:80])
+
+
+@pytest.mark.parametrize("name", ["smollm2", "cl100k"])
+def test_pairs_in_a_pre_token_context_match_the_encoder(name, request, shared_data):
+    """Soundness of the context: at real tokens that continue a pre-token (code and prose), the structural
+    mask with the carried left context equals the encoder run on the real context, for random and hard b."""
+    tok = request.getfixturevalue(name)
+    pp = PretokenPairs(tok, bpe_pairs(tok))
+    got = compare_pairs_in_context(pp, _code_and_prose(shared_data), n_right=100, max_sites=150, seed=2)
+    assert got["sites"] == 150
+    assert got["disagree"] == 0, got["examples"]
+    assert 0 < got["canonical"] < got["pairs"]

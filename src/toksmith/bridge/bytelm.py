@@ -53,6 +53,7 @@ class _Anchor:
     last: int | None
     pre: bytes
     tokens: tuple[int, ...]
+    left: str = ""  # the left context of `last` in its pre-token (`Canonicality.context_after`)
 
 
 @dataclass
@@ -169,23 +170,24 @@ class ByteLM:
             self.sorted_bytes, t[:-1] + bytes([t[-1] + 1]), lo)
         return lo, hi
 
-    def mask_for(self, last: int | None, pre: bytes, logp: np.ndarray, total: float | None = None) -> np.ndarray:
+    def mask_for(self, last: int | None, pre: bytes, logp: np.ndarray, total: float | None = None,
+                 left: str = "") -> np.ndarray:
         """Shape (V,) bool: tokens t such that anchor + t can start a canonical tokenization.
 
         Whole-character pairs come from the structural test in one mask; the tokens it does not decide
         (ending inside a character, byte fallback) are checked through the encoder for the most probable
         ones until the unchecked hold at most `tail_mass` of the anchor's mass. A pure function of its
         arguments: the same anchor gets the same mask whatever was scored before. `total`: sum(exp(logp)),
-        when the caller has it.
+        when the caller has it; `left`: the left context of `last` in its pre-token.
         """
         start = self.canon.start_mask()
         if last is None:
             return start
-        ok, _ = self.canon.pair_mask(last, pre, self._none)
+        ok, _ = self.canon.pair_mask(last, pre, self._none, left)
         use = self.canon.decided(last, pre).copy()
         ids = self.checked_ids(last, pre, logp, total)
         if len(ids):
-            ok, _ = self.canon.pair_mask(last, pre, ids)
+            ok, _ = self.canon.pair_mask(last, pre, ids, left)
             use[ids] = True
         # only the structural decisions and this anchor's own checks count (never pairs checked earlier for
         # another anchor), so the mask depends on (last, pre, logp) alone, not on what was scored before
@@ -210,11 +212,11 @@ class ByteLM:
         return ids
 
     def new_anchor(self, node: int, end: int, logmass: float, logp: np.ndarray, last: int | None,
-                   pre: bytes, tokens: tuple[int, ...]) -> _Anchor:
-        mask = self.mask_for(last, pre, logp)
+                   pre: bytes, tokens: tuple[int, ...], left: str = "") -> _Anchor:
+        mask = self.mask_for(last, pre, logp, left=left)
         q = np.exp(logp[self.order]) * mask[self.order]
         cum = np.concatenate([[0.0], np.cumsum(q)])
-        return _Anchor(node, end, logmass, logp, cum, last, pre, tokens)
+        return _Anchor(node, end, logmass, logp, cum, last, pre, tokens, left)
 
 
 @dataclass
@@ -298,7 +300,8 @@ class ByteState:
             base = len(self.tree) - len(children)
             for i, (a, t) in enumerate(children):
                 new.append(blm.new_anchor(base + i, n, a.logmass + float(a.logp[t]), logps[i], t,
-                                          _pending_char(x[: a.end]), a.tokens + (t,)))
+                                          _pending_char(x[: a.end]), a.tokens + (t,),
+                                          blm.canon.context_after(a.left, a.last, a.pre, t)))
         self.anchors = keep + new
         self.prefix = x
         self.bytes_seen += 1

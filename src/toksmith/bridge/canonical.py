@@ -71,7 +71,7 @@ class Canonicality:
         self._start: np.ndarray | None = None
         self._nothing = np.zeros(self.n, dtype=bool)
         self._nothing.flags.writeable = False
-        self._pairs: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._pairs: OrderedDict[tuple[int, bytes, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         #: encoder answers (a, pre) -> (ids, ok), kept when a mask is evicted from `_pairs`; bounded by
         #: CHECKED_CACHE_ANSWERS (they are facts about the encoder, so evicting one only costs a re-check)
         self._checked: OrderedDict[tuple[int, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -192,32 +192,35 @@ class Canonicality:
             self._start = m
         return self._start
 
-    def pair_mask(self, a: int | None, pre: bytes, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def pair_mask(self, a: int | None, pre: bytes, ids: np.ndarray | None = None,
+                  left: str = "") -> tuple[np.ndarray, np.ndarray]:
         """(ok, known): shape (V,) bool arrays; `ok` is exact where `known`, for at least `ids`.
 
-        `a` is None for the start of a text (then `pre` must be b"").
+        `a` is None for the start of a text (then `pre` must be b""). `left` is a's left context
+        (`context_after`): it changes the structural answers only; the encoder judges the pairs it
+        checks on their own text, as before.
         """
         if a is None:
             s = self.start_mask()
             return s, np.ones(self.n, dtype=bool)
         key = (a, pre)
-        entry = self._pairs.get(key)
+        entry = self._pairs.get((a, pre, left))
         if entry is None:
             entry = (np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=bool))
             if self.fast is not None and not pre and self.fast.eligible[a]:  # the structural part, at once
                 elig = self.fast.eligible
-                entry[0][:] = self.fast.mask(a) & elig
+                entry[0][:] = self.fast.mask(a, left) & elig
                 entry[1][:] = elig
             checked = self._checked.get(key)
             if checked is not None:  # encoder answers outlive the evicted masks
                 got, got_ok = checked
                 entry[0][got] = got_ok
                 entry[1][got] = True
-            self._pairs[key] = entry
+            self._pairs[(a, pre, left)] = entry
             if len(self._pairs) > self._cache_size:
                 self._pairs.popitem(last=False)
         else:
-            self._pairs.move_to_end(key)
+            self._pairs.move_to_end((a, pre, left))
         ok, known = entry
         todo = np.flatnonzero(~known) if ids is None else ids[~known[ids]]
         if len(todo):
@@ -238,6 +241,13 @@ class Canonicality:
         while self._checked_n > CHECKED_CACHE_ANSWERS and len(self._checked) > 1:
             _, (gone, _) = self._checked.popitem(last=False)
             self._checked_n -= len(gone)
+
+    def context_after(self, left: str, a: int | None, pre: bytes, t: int) -> str:
+        """The left context of t after a (see `PretokenPairs.context_after`); "" where the structural
+        test does not decide the pair, and for the first token of a text."""
+        if a is None or self.fast is None or pre:
+            return ""
+        return self.fast.context_after(left, a, t)
 
     def decided(self, a: int, pre: bytes) -> np.ndarray:
         """Shape (V,) bool: the tokens whose pair with `a` the structural test decides (no encoder)."""
@@ -299,11 +309,13 @@ def pairwise_canonical(c: Canonicality, ids: Sequence[int]) -> bool:
     if not c.start_mask()[ids[0]]:
         return False
     data = c.vocab.tokens[ids[0]]
+    left = ""
     for a, t in zip(ids, ids[1:], strict=False):
         start = len(data) - len(c.vocab.tokens[a])
         pre = _pending_char(data[:start])
-        ok, _ = c.pair_mask(a, pre, np.array([t]))
+        ok, _ = c.pair_mask(a, pre, np.array([t]), left)
         if not ok[t]:
             return False
+        left = c.context_after(left, a, pre, t)
         data += c.vocab.tokens[t]
     return True

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from toksmith.bridge.canonical import PROBES
-from toksmith.bridge.pretok_pairs import PretokenPairs
+from toksmith.bridge.pretok_pairs import PretokenPairs, head_class
 from toksmith.tokenizers import Tokenizer
 
-__all__ = ["compare_pairs", "encoder_pair_ok", "hard_token_ids"]
+__all__ = ["compare_pairs", "compare_pairs_in_context", "context_sites", "encoder_pair_ok", "hard_token_ids"]
 
 
 def hard_token_ids(pp: PretokenPairs) -> np.ndarray:
@@ -67,3 +67,74 @@ def compare_pairs(pp: PretokenPairs, *, n_left: int, n_right: int, seed: int = 0
     slow = encoder_pair_ok(pp.tok, pp.has_pretokenizer, pairs, pp.texts)
     bad = [p for p, f, s in zip(pairs, fast, slow, strict=True) if f != s]
     return {"pairs": len(pairs), "canonical": int(sum(slow)), "disagree": len(bad), "examples": bad[:10]}
+
+
+def context_sites(pp: PretokenPairs, text: str) -> list[tuple[list[int], int, str]]:
+    """(tokens before a in its pre-token, a, left) for every token a of encode(text) that does not start
+    its pre-token, `left` being the context `context_after` carried along the encoding.
+
+    Raises AssertionError where the carried context is not the class string of the real pre-token text
+    before a (or empty where a probe left the split open)."""
+    ids = pp.tok.encode(text)
+    ends, k = set(), 0
+    for piece in pp.tok.pretokenize(text) or [text]:
+        k += len(piece.encode("utf-8"))
+        ends.add(k)
+    sites = []
+    left, pos, run = "", 0, []
+    for i, a in enumerate(ids):
+        if i and pos in ends:
+            run = []
+        if run and pp.eligible[a] and all(pp.eligible[r] for r in run):
+            sites.append((list(run), a, left))
+            if left:
+                want = head_class(b"".join(pp.tok.vocab.tokens[r] for r in run).decode("utf-8"), keep=0)
+                assert left == want, (run, a, left, want)
+        run.append(a)
+        if i + 1 < len(ids):
+            left = pp.context_after(left, a, ids[i + 1]) if pp.eligible[a] and pp.eligible[ids[i + 1]] else ""
+        pos += len(pp.tok.vocab.tokens[a])
+    return sites
+
+
+def compare_pairs_in_context(pp: PretokenPairs, texts: list[str], *, n_right: int, seed: int = 0,
+                             max_sites: int = 400) -> dict:
+    """The structural test with a left context against the encoder on the real context.
+
+    Sites: tokens a of real encodings that continue a pre-token (`context_sites`) and carry a context.
+    Per site, n_right tokens b (half hard cases) plus the real next token: [.., a, b] must start
+    encode(context text + text(a) + text(b) + z) for some probe z exactly when `mask(a, left)[b]`.
+    """
+    rng = np.random.default_rng(seed)
+    ids = np.flatnonzero(pp.eligible)
+    hard = hard_token_ids(pp)
+    sites = [s for t in texts for s in context_sites(pp, t) if s[2]]
+    if len(sites) > max_sites:
+        sites = [sites[k] for k in sorted(rng.choice(len(sites), max_sites, replace=False).tolist())]
+    toks = pp.tok.vocab.tokens
+    checks: list[tuple[list[int], int, int, bool]] = []
+    for run, a, left in sites:
+        m = pp.mask(a, left)
+        nh = n_right // 2
+        for b in np.concatenate([rng.choice(hard, nh), rng.choice(ids, n_right - nh)]).tolist():
+            checks.append((run, a, b, bool(m[b])))
+    slow = [False] * len(checks)
+    todo = list(range(len(checks)))
+    for z in PROBES:
+        if z:
+            todo = [k for k in todo if pp.texts[checks[k][2]][-1:].isspace()]
+        if not todo:
+            break
+        strs = [b"".join(toks[r] for r in checks[k][0]).decode("utf-8") + pp.texts[checks[k][1]]
+                + pp.texts[checks[k][2]] + z for k in todo]
+        nxt = []
+        for k, got in zip(todo, pp.tok.encode_batch(strs), strict=True):
+            run, a, b, _ = checks[k]
+            if got[: len(run) + 2] == run + [a, b]:
+                slow[k] = True
+            else:
+                nxt.append(k)
+        todo = nxt
+    bad = [(c[0], c[1], c[2]) for c, s in zip(checks, slow, strict=True) if c[3] != s]
+    return {"sites": len(sites), "pairs": len(checks), "canonical": int(sum(slow)), "disagree": len(bad),
+            "examples": bad[:10]}

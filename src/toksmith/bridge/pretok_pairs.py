@@ -13,6 +13,13 @@ literal characters it names), so it is computed once per distinct *class string*
 become `a`, numbers `0`, punctuation `!`; spaces, newlines, the apostrophe and the contraction letters
 stay), by re-running the pre-tokenizer on class(text(a)) + class(text(b)) only.
 
+A token need not start its pre-token: in cl100k's " (`_" the "_" ends a punctuation pre-token, so
+"_" + "Candidates" is canonical there although "_Candidates" alone is one pre-token. So the left side
+of the test is the *left context* plus text(a): the class string of the pre-token's text before a
+(empty when a starts its pre-token), carried along the path by `context_after`. Where a probe leaves
+it open whether a and b share a pre-token (a whitespace run the lookahead may split), b's context is
+empty, the pairwise test of a alone.
+
 Added tokens come before both: the encoder cuts their texts out of the raw text first (Gemma 3's runs
 of spaces, newlines and tabs, its HTML tags). Where one straddles the boundary of text(a) + text(b),
 [a, b] is never canonical (`PretokenPairs.cut_added`); BPE alone would allow " " + " ".
@@ -56,15 +63,16 @@ def _class_string(text: str) -> str:
 _CONTRACTION = frozenset("strevmldSTREVMLD")
 
 
-def head_class(text: str) -> str:
+def head_class(text: str, *, keep: int = 2) -> str:
     """The class string of a token that follows another, shortened where the regex cannot tell.
 
-    A contraction letter matters only as one of the first two characters or within two after an
-    apostrophe (`'s`, `'ll`); elsewhere it is a letter like any other. A run of one class longer than 3
-    (numbers excepted: `\\p{N}{1,3}` counts them) acts like a run of 3: the alternatives are greedy.
+    A contraction letter matters only as one of the first `keep` characters (an apostrophe may end the
+    text before it) or within two after an apostrophe (`'s`, `'ll`); elsewhere it is a letter like any
+    other. A run of one class longer than 3 (numbers excepted: `\\p{N}{1,3}` counts them) acts like a
+    run of 3: the alternatives are greedy.
     """
     cls = list(_class_string(text))
-    for p in range(2, len(cls)):
+    for p in range(keep, len(cls)):
         if cls[p] in _CONTRACTION and "'" not in cls[max(0, p - 2): p]:
             cls[p] = "a"
     out: list[str] = []
@@ -132,13 +140,15 @@ class PretokenPairs:
             out.append(k)
         return out
 
-    def _categories(self, ca: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, bool, int]]]:
-        """For a left token of class string `ca`, per head class: joined, split, and the rare cases."""
+    def _categories(self, ca: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, bool, int]], np.ndarray]:
+        """For a left side of class string `ca` (context + a), per head class: joined, split, the rare
+        cases, and whether a and b share a pre-token under every probe (b's context is then `ca`)."""
         got = self._cats.get(ca)
         if got is not None:
             return got
         joined = np.zeros(len(self.heads), dtype=bool)
         split = np.zeros(len(self.heads), dtype=bool)
+        apart = np.zeros(len(self.heads), dtype=bool)  # some probe puts a boundary at the end of a
         rare: list[tuple[int, bool, int]] = []  # (head, P1 runs past b (else P0 past a+b), extra chars)
         la = len(ca)
         for h, head in enumerate(self.heads):
@@ -154,12 +164,35 @@ class PretokenPairs:
                     rare.append((h, True, e1 - total))
                 elif e0 > total:
                     rare.append((h, False, e0 - total))
-        got = (joined, split, rare)
+                apart[h] |= e0 <= la
+        got = (joined, split, rare, ~apart)
         self._cats[ca] = got
         return got
 
-    def mask(self, a: int) -> np.ndarray:
-        """Shape (V,) bool over eligible b (False elsewhere): the encoder-based pair definition."""
+    def left_class(self, left: str, a: int) -> str:
+        """The class string the regex sees from the start of a's pre-token through a.
+
+        It starts where the regex starts a match, so no apostrophe precedes it: only contraction letters
+        within two after an apostrophe inside it keep their identity (`keep=0`)."""
+        return head_class(left + self.texts[a], keep=0)
+
+    def context_after(self, left: str, a: int, b: int) -> str:
+        """b's left context when it follows a (whose left context is `left`) in a canonical path.
+
+        `left + text(a)` when a and b share a pre-token under every probe, else "" (b starts its
+        pre-token, or the probes disagree and the pair is judged without context as before).
+        """
+        if not self.has_pretokenizer or not (self.eligible[a] and self.eligible[b]):
+            return ""
+        ca = self.left_class(left, a)
+        together = self._categories(ca)[3]
+        return ca if together[self.gid[b]] else ""
+
+    def mask(self, a: int, left: str = "") -> np.ndarray:
+        """Shape (V,) bool over eligible b (False elsewhere): the encoder-based pair definition.
+
+        `left`: a's left context (`context_after`), the class string of its pre-token before it.
+        """
         ta = self.texts[a]
         out = np.zeros(self.n, dtype=bool)
         if ta is None or not self.eligible[a]:
@@ -167,7 +200,7 @@ class PretokenPairs:
         follow = self.bpe.follow_mask(a) & self.eligible
         if not self.has_pretokenizer:
             return self.cut_added(a, follow)
-        joined, split, rare = self._categories(head_class(ta))
+        joined, split, rare, _ = self._categories(self.left_class(left, a))
         ok = np.where(joined[np.maximum(self.gid, 0)], follow, False)
         if self.bpe.derived[a]:
             ok |= split[np.maximum(self.gid, 0)] & self.bpe.derived
