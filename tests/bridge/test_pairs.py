@@ -115,8 +115,8 @@ def test_pairs_in_a_pre_token_context_match_the_encoder(name, request, shared_da
     """Soundness of the context: at real tokens that continue a pre-token (code and prose), the structural
     mask with the carried left context equals the encoder run on the real context, for random and hard b."""
     tok = request.getfixturevalue(name)
-    pp = PretokenPairs(tok, bpe_pairs(tok))
-    got = compare_pairs_in_context(pp, _code_and_prose(shared_data), n_right=100, max_sites=150, seed=2)
+    got = compare_pairs_in_context(Canonicality(tok), _code_and_prose(shared_data), n_right=100, max_sites=150,
+                                   seed=2)
     assert got["sites"] == 150
     assert got["disagree"] == 0, got["examples"]
     assert 0 < got["canonical"] < got["pairs"]

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from toksmith import defaults
+from toksmith.bridge.canonical import START_CTX, Context
 from toksmith.bridge.tree import TokenTree
 from toksmith.errors import OptionError, TokenPathLimitError
 from toksmith.utf8 import pending_char, valid_utf8
@@ -170,7 +171,7 @@ class _Candidates:
         self.token: list[int] = [blm.lm.bos_id]
         self.end: list[int] = [0]
         self.pre: list[bytes] = [b""]
-        self.left: list[str] = [""]  # each node's left context in its pre-token (`context_after`)
+        self.ctx: list[Context] = [START_CTX]  # each node's pre-token states (`Canonicality.context_after`)
         self.depth: list[int] = [0]
         self.real: list[bool] = [False]
         self.logmass: list[float] = [-math.inf]
@@ -190,7 +191,7 @@ class _Candidates:
         self.token.append(t)
         self.end.append(n)
         self.pre.append(pending_char(self.x[: self.end[i]]) if i else b"")
-        self.left.append(self.blm.canon.context_after(self.left[i], self.token[i], self.pre[i], t) if i else "")
+        self.ctx.append(self.blm.canon.context_after(self.ctx[i], self.token[i], self.pre[i], t) if i else START_CTX)
         self.depth.append(self.depth[i] + 1)
         self.real.append(False)
         self.logmass.append(-math.inf)
@@ -223,7 +224,7 @@ class _Candidates:
                 decided = canon.decided(last, pre)
                 ids = np.array([t for t, _ in found], dtype=np.int64)
                 # structural answers where decided, the encoder (cached per context) for the rest
-                ok, _ = canon.pair_mask(last, pre, ids[~decided[ids]], self.left[i])
+                ok, _ = canon.context_mask(last, pre, ids[~decided[ids]], self.ctx[i])
                 for t, n in found:
                     if ok[t]:
                         self._add(i, t, n)
@@ -285,7 +286,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
     def reduce(node: int, logp: np.ndarray, p: np.ndarray, total: float) -> None:
         e, lm0 = end[node], float(logmass[node])
         last = None if node == 0 else token[node]
-        mask = blm.mask_for(last, pre[node], logp, total, cands.left[node])
+        mask = blm.mask_for(last, pre[node], logp, total, cands.ctx[node])
         q = p[order] * mask[order]
         cum = np.concatenate([[0.0], np.cumsum(q)])
         if e >= first:

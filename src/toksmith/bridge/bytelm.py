@@ -29,7 +29,7 @@ import numpy as np
 
 from toksmith import defaults
 from toksmith.bridge.batched import check_paths
-from toksmith.bridge.canonical import Canonicality, _pending_char
+from toksmith.bridge.canonical import START_CTX, Canonicality, Context, _pending_char
 from toksmith.bridge.tree import TokenTree
 from toksmith.errors import VocabMismatchError
 from toksmith.lm.loading import LM
@@ -53,7 +53,7 @@ class _Anchor:
     last: int | None
     pre: bytes
     tokens: tuple[int, ...]
-    left: str = ""  # the left context of `last` in its pre-token (`Canonicality.context_after`)
+    ctx: Context = START_CTX  # the pre-token states of `last` (`Canonicality.context_after`)
 
 
 @dataclass
@@ -171,23 +171,23 @@ class ByteLM:
         return lo, hi
 
     def mask_for(self, last: int | None, pre: bytes, logp: np.ndarray, total: float | None = None,
-                 left: str = "") -> np.ndarray:
+                 ctx: Context = START_CTX) -> np.ndarray:
         """Shape (V,) bool: tokens t such that anchor + t can start a canonical tokenization.
 
         Whole-character pairs come from the structural test in one mask; the tokens it does not decide
         (ending inside a character, byte fallback) are checked through the encoder for the most probable
         ones until the unchecked hold at most `tail_mass` of the anchor's mass. A pure function of its
         arguments: the same anchor gets the same mask whatever was scored before. `total`: sum(exp(logp)),
-        when the caller has it; `left`: the left context of `last` in its pre-token.
+        when the caller has it; `ctx`: the pre-token states of `last`.
         """
         start = self.canon.start_mask()
         if last is None:
             return start
-        ok, _ = self.canon.pair_mask(last, pre, self._none, left)
+        ok, _ = self.canon.context_mask(last, pre, self._none, ctx)
         use = self.canon.decided(last, pre).copy()
         ids = self.checked_ids(last, pre, logp, total)
         if len(ids):
-            ok, _ = self.canon.pair_mask(last, pre, ids, left)
+            ok, _ = self.canon.context_mask(last, pre, ids, ctx)
             use[ids] = True
         # only the structural decisions and this anchor's own checks count (never pairs checked earlier for
         # another anchor), so the mask depends on (last, pre, logp) alone, not on what was scored before
@@ -212,11 +212,11 @@ class ByteLM:
         return ids
 
     def new_anchor(self, node: int, end: int, logmass: float, logp: np.ndarray, last: int | None,
-                   pre: bytes, tokens: tuple[int, ...], left: str = "") -> _Anchor:
-        mask = self.mask_for(last, pre, logp, left=left)
+                   pre: bytes, tokens: tuple[int, ...], ctx: Context = START_CTX) -> _Anchor:
+        mask = self.mask_for(last, pre, logp, ctx=ctx)
         q = np.exp(logp[self.order]) * mask[self.order]
         cum = np.concatenate([[0.0], np.cumsum(q)])
-        return _Anchor(node, end, logmass, logp, cum, last, pre, tokens, left)
+        return _Anchor(node, end, logmass, logp, cum, last, pre, tokens, ctx)
 
 
 @dataclass
@@ -301,7 +301,7 @@ class ByteState:
             for i, (a, t) in enumerate(children):
                 new.append(blm.new_anchor(base + i, n, a.logmass + float(a.logp[t]), logps[i], t,
                                           _pending_char(x[: a.end]), a.tokens + (t,),
-                                          blm.canon.context_after(a.left, a.last, a.pre, t)))
+                                          blm.canon.context_after(a.ctx, a.last, a.pre, t)))
         self.anchors = keep + new
         self.prefix = x
         self.bytes_seen += 1

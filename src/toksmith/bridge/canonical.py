@@ -24,13 +24,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from toksmith.bridge.pairs import bpe_pairs
-from toksmith.bridge.pretok_pairs import PretokenPairs
+from toksmith.bridge.pretok_pairs import NEXT_ANY, NEXT_NONSPACE, PretokenPairs, white_space
 from toksmith.tokenizers import Tokenizer
 from toksmith.utf8 import MissingChars, pending_char, utf8_len, utf8_prefix_ok
 from toksmith.vocab import TokenKind
 
-__all__ = ["PROBES", "Canonicality", "pairwise_canonical", "utf8_prefix_ok"]
+__all__ = ["PROBES", "START_CTX", "Canonicality", "Context", "pairwise_canonical", "utf8_prefix_ok"]
 
+#: a token's pre-token states: (left context, what the next token must start with: `pretok_pairs.NEXT_*`)
+Context = tuple[tuple[str, int], ...]
+#: the states of a text's first token: it starts a pre-token, nothing required of the next
+START_CTX: Context = (("", NEXT_ANY),)
 #: continuations tried after a pair's text: nothing, and a control character that starts no merge.
 PROBES: tuple[str, ...] = ("", "\x00")
 #: most completions tried for a token that ends inside a character (spread over all of them).
@@ -68,6 +72,9 @@ class Canonicality:
         self.missing = MissingChars.of_tokens(v.tokens[i] for i in np.flatnonzero(self.is_text & ~self.is_byte))
         self.has_pretokenizer = tok.pretokenize("a b") is not None
         self.texts: list[str | None] = [_text_or_none(b) for b in v.tokens]
+        #: tokens whose text starts with a non-space (permissive where the first character is unfinished)
+        self.nonspace = np.array([not white_space(t[:1] if t is not None else b[:1].decode("ascii", "ignore"))
+                                  for t, b in zip(self.texts, v.tokens, strict=True)], dtype=bool)
         self._start: np.ndarray | None = None
         self._nothing = np.zeros(self.n, dtype=bool)
         self._nothing.flags.writeable = False
@@ -196,9 +203,9 @@ class Canonicality:
                   left: str = "") -> tuple[np.ndarray, np.ndarray]:
         """(ok, known): shape (V,) bool arrays; `ok` is exact where `known`, for at least `ids`.
 
-        `a` is None for the start of a text (then `pre` must be b""). `left` is a's left context
-        (`context_after`): it changes the structural answers only; the encoder judges the pairs it
-        checks on their own text, as before.
+        `a` is None for the start of a text (then `pre` must be b""). `left` is a's left context in its
+        pre-token (`PretokenPairs.states_after`): it changes the structural answers only; the encoder
+        judges the pairs it checks on their own text, as before.
         """
         if a is None:
             s = self.start_mask()
@@ -242,12 +249,38 @@ class Canonicality:
             _, (gone, _) = self._checked.popitem(last=False)
             self._checked_n -= len(gone)
 
-    def context_after(self, left: str, a: int | None, pre: bytes, t: int) -> str:
-        """The left context of t after a (see `PretokenPairs.context_after`); "" where the structural
-        test does not decide the pair, and for the first token of a text."""
-        if a is None or self.fast is None or pre:
-            return ""
-        return self.fast.context_after(left, a, t)
+    def context_after(self, ctx: Context, a: int | None, pre: bytes, t: int) -> Context:
+        """The pre-token states of t after a, whose states are `ctx` (`PretokenPairs.states_after`, over
+        the states under which [a, t] is canonical); `START_CTX` where the structural test does not
+        decide the pair, and for the first token of a text."""
+        f = self.fast
+        if a is None or f is None or pre or not f.has_pretokenizer or not (f.eligible[a] and f.eligible[t]):
+            return START_CTX
+        out: set[tuple[str, int]] = set()
+        one = np.array([t])
+        for left, need in ctx:
+            if need != NEXT_ANY and self.nonspace[t] != (need == NEXT_NONSPACE):
+                continue
+            if self.pair_mask(a, pre, one, left)[0][t]:
+                out.update(f.states_after(left, a, t))
+        if ("", NEXT_ANY) in out:
+            out = {s for s in out if s[0]} | {("", NEXT_ANY)}
+        return tuple(sorted(out)) if out else START_CTX
+
+    def context_mask(self, a: int | None, pre: bytes, ids: np.ndarray | None,
+                     ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+        """`pair_mask` under the pre-token states `ctx` of a: allowed under any of them."""
+        if len(ctx) == 1 and ctx[0][1] == NEXT_ANY:
+            return self.pair_mask(a, pre, ids, ctx[0][0])
+        ok_all = np.zeros(self.n, dtype=bool)
+        known = self._nothing
+        for left, need in ctx:
+            ok, known = self.pair_mask(a, pre, ids, left)
+            if need == NEXT_ANY:
+                ok_all |= ok
+            else:
+                ok_all |= ok & (self.nonspace if need == NEXT_NONSPACE else ~self.nonspace)
+        return ok_all, known
 
     def decided(self, a: int, pre: bytes) -> np.ndarray:
         """Shape (V,) bool: the tokens whose pair with `a` the structural test decides (no encoder)."""
@@ -309,13 +342,13 @@ def pairwise_canonical(c: Canonicality, ids: Sequence[int]) -> bool:
     if not c.start_mask()[ids[0]]:
         return False
     data = c.vocab.tokens[ids[0]]
-    left = ""
+    ctx = START_CTX
     for a, t in zip(ids, ids[1:], strict=False):
         start = len(data) - len(c.vocab.tokens[a])
         pre = _pending_char(data[:start])
-        ok, _ = c.pair_mask(a, pre, np.array([t]), left)
+        ok, _ = c.context_mask(a, pre, np.array([t]), ctx)
         if not ok[t]:
             return False
-        left = c.context_after(left, a, pre, t)
+        ctx = c.context_after(ctx, a, pre, t)
         data += c.vocab.tokens[t]
     return True

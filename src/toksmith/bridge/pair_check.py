@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from toksmith.bridge.canonical import PROBES
+from toksmith.bridge.canonical import PROBES, START_CTX, Canonicality
 from toksmith.bridge.pretok_pairs import PretokenPairs, head_class
 from toksmith.tokenizers import Tokenizer
+from toksmith.utf8 import pending_char
 
 __all__ = ["compare_pairs", "compare_pairs_in_context", "context_sites", "encoder_pair_ok", "hard_token_ids"]
 
@@ -69,46 +70,50 @@ def compare_pairs(pp: PretokenPairs, *, n_left: int, n_right: int, seed: int = 0
     return {"pairs": len(pairs), "canonical": int(sum(slow)), "disagree": len(bad), "examples": bad[:10]}
 
 
-def context_sites(pp: PretokenPairs, text: str) -> list[tuple[list[int], int, str]]:
+def context_sites(c: Canonicality, text: str) -> list[tuple[list[int], int, str]]:
     """(tokens before a in its pre-token, a, left) for every token a of encode(text) that does not start
-    its pre-token, `left` being the context `context_after` carried along the encoding.
+    its pre-token and carries one left context `left` along the encoding (`Canonicality.context_after`).
 
     Raises AssertionError where the carried context is not the class string of the real pre-token text
-    before a (or empty where a probe left the split open)."""
-    ids = pp.tok.encode(text)
+    before a."""
+    pp = c.fast
+    ids = c.tok.encode(text)
     ends, k = set(), 0
-    for piece in pp.tok.pretokenize(text) or [text]:
+    for piece in c.tok.pretokenize(text) or [text]:
         k += len(piece.encode("utf-8"))
         ends.add(k)
     sites = []
-    left, pos, run = "", 0, []
+    ctx, pos, run = START_CTX, 0, []
+    data = text.encode("utf-8")
     for i, a in enumerate(ids):
         if i and pos in ends:
             run = []
-        if run and pp.eligible[a] and all(pp.eligible[r] for r in run):
+        lefts = {left for left, _ in ctx if left}
+        if run and len(lefts) == 1 and pp.eligible[a] and all(pp.eligible[r] for r in run):
+            left = lefts.pop()
+            want = head_class(b"".join(c.vocab.tokens[r] for r in run).decode("utf-8"), keep=0)
+            assert left == want, (run, a, left, want)
             sites.append((list(run), a, left))
-            if left:
-                want = head_class(b"".join(pp.tok.vocab.tokens[r] for r in run).decode("utf-8"), keep=0)
-                assert left == want, (run, a, left, want)
         run.append(a)
         if i + 1 < len(ids):
-            left = pp.context_after(left, a, ids[i + 1]) if pp.eligible[a] and pp.eligible[ids[i + 1]] else ""
-        pos += len(pp.tok.vocab.tokens[a])
+            ctx = c.context_after(ctx, a, pending_char(data[:pos]), ids[i + 1])
+        pos += len(c.vocab.tokens[a])
     return sites
 
 
-def compare_pairs_in_context(pp: PretokenPairs, texts: list[str], *, n_right: int, seed: int = 0,
+def compare_pairs_in_context(c: Canonicality, texts: list[str], *, n_right: int, seed: int = 0,
                              max_sites: int = 400) -> dict:
     """The structural test with a left context against the encoder on the real context.
 
     Sites: tokens a of real encodings that continue a pre-token (`context_sites`) and carry a context.
-    Per site, n_right tokens b (half hard cases) plus the real next token: [.., a, b] must start
+    Per site, n_right tokens b (half hard cases): [.., a, b] must start
     encode(context text + text(a) + text(b) + z) for some probe z exactly when `mask(a, left)[b]`.
     """
+    pp = c.fast
     rng = np.random.default_rng(seed)
     ids = np.flatnonzero(pp.eligible)
     hard = hard_token_ids(pp)
-    sites = [s for t in texts for s in context_sites(pp, t) if s[2]]
+    sites = [s for t in texts for s in context_sites(c, t)]
     if len(sites) > max_sites:
         sites = [sites[k] for k in sorted(rng.choice(len(sites), max_sites, replace=False).tolist())]
     toks = pp.tok.vocab.tokens

@@ -16,9 +16,10 @@ stay), by re-running the pre-tokenizer on class(text(a)) + class(text(b)) only.
 A token need not start its pre-token: in cl100k's " (`_" the "_" ends a punctuation pre-token, so
 "_" + "Candidates" is canonical there although "_Candidates" alone is one pre-token. So the left side
 of the test is the *left context* plus text(a): the class string of the pre-token's text before a
-(empty when a starts its pre-token), carried along the path by `context_after`. Where a probe leaves
-it open whether a and b share a pre-token (a whitespace run the lookahead may split), b's context is
-empty, the pairwise test of a alone.
+(empty when a starts its pre-token), carried along the path (`states_after`). Where the probes
+disagree (a whitespace run the lookahead may cut), the path carries each reading as a state; a cut
+that only a following non-space justifies requires one of the next token, so the pairwise-canonical
+but non-canonical "\n    " + " " + " Pre" is cut.
 
 Added tokens come before both: the encoder cuts their texts out of the raw text first (Gemma 3's runs
 of spaces, newlines and tabs, its HTML tags). Where one straddles the boundary of text(a) + text(b),
@@ -37,9 +38,15 @@ from toksmith.bridge.pairs import BPEPairs, bpe_definition, run_bpe
 from toksmith.tokenizers import Tokenizer
 from toksmith.vocab import TokenKind
 
-__all__ = ["PretokenPairs", "char_class"]
+__all__ = ["NEXT_ANY", "NEXT_NONSPACE", "NEXT_SPACE", "PretokenPairs", "char_class", "white_space"]
 
 _KEEP = frozenset(" \t\n\r'\x00strevmldSTREVMLD")
+
+
+def white_space(c: str) -> bool:
+    """Whether the pre-tokenizer regex's `\\s` (Unicode White_Space) matches `c`; Python's `isspace` also
+    counts the separators U+001C..U+001F."""
+    return c.isspace() and c not in "\x1c\x1d\x1e\x1f"
 
 
 def char_class(c: str) -> str:
@@ -61,6 +68,13 @@ def _class_string(text: str) -> str:
 
 
 _CONTRACTION = frozenset("strevmldSTREVMLD")
+#: what a pair is under one probe (`PretokenPairs._categories`)
+_JOINED, _SPLIT, _P0_PAST, _P1_PAST = 1, 2, 3, 4
+#: probes for the pre-token states after a pair whose right token ends in whitespace: the pair's own
+#: (end of text; a non-space) and more whitespace before a non-space
+_STATE_PROBES = ("", "\x00", " \x00")
+#: what a state requires of the next token's first character
+NEXT_ANY, NEXT_NONSPACE, NEXT_SPACE = 0, 1, 2
 
 
 def head_class(text: str, *, keep: int = 2) -> str:
@@ -142,30 +156,37 @@ class PretokenPairs:
 
     def _categories(self, ca: str) -> tuple[np.ndarray, np.ndarray, list[tuple[int, bool, int]], np.ndarray]:
         """For a left side of class string `ca` (context + a), per head class: joined, split, the rare
-        cases, and whether a and b share a pre-token under every probe (b's context is then `ca`)."""
+        cases, and per probe (rows: `_STATE_PROBES`) what the pair is under it (`_JOINED` ... `_P1_PAST`)."""
         got = self._cats.get(ca)
         if got is not None:
             return got
         joined = np.zeros(len(self.heads), dtype=bool)
         split = np.zeros(len(self.heads), dtype=bool)
-        apart = np.zeros(len(self.heads), dtype=bool)  # some probe puts a boundary at the end of a
+        codes = np.zeros((len(_STATE_PROBES), len(self.heads)), dtype=np.int8)
         rare: list[tuple[int, bool, int]] = []  # (head, P1 runs past b (else P0 past a+b), extra chars)
         la = len(ca)
         for h, head in enumerate(self.heads):
             total = la + len(head)
-            for z in ("", "\x00") if head[-1:].isspace() else ("",):
+            for zi, z in enumerate(_STATE_PROBES if head[-1:].isspace() else ("",)):
                 ends = self._bounds(ca + head + z)
                 e0, e1 = ends[0], ends[1] if len(ends) > 1 else ends[0]
+                if zi == 2:  # the states' extra probe: its reading only, not the pair definition
+                    codes[zi, h] = (_SPLIT if e0 == la and e1 == total else _JOINED if e0 == total
+                                    else _P0_PAST if e0 > total else 0)
+                    continue
                 if e0 == total:
                     joined[h] = True
+                    codes[zi, h] = _JOINED
                 elif e0 == la and e1 == total:
                     split[h] = True
+                    codes[zi, h] = _SPLIT
                 elif e0 == la and e1 > total:
                     rare.append((h, True, e1 - total))
+                    codes[zi, h] = _P1_PAST
                 elif e0 > total:
                     rare.append((h, False, e0 - total))
-                apart[h] |= e0 <= la
-        got = (joined, split, rare, ~apart)
+                    codes[zi, h] = _P0_PAST
+        got = (joined, split, rare, codes)
         self._cats[ca] = got
         return got
 
@@ -176,22 +197,32 @@ class PretokenPairs:
         within two after an apostrophe inside it keep their identity (`keep=0`)."""
         return head_class(left + self.texts[a], keep=0)
 
-    def context_after(self, left: str, a: int, b: int) -> str:
-        """b's left context when it follows a (whose left context is `left`) in a canonical path.
+    def states_after(self, left: str, a: int, b: int) -> list[tuple[str, int]]:
+        """The pre-token states b can be in after a (whose left context is `left`), given [a, b] is canonical.
 
-        `left + text(a)` when a and b share a pre-token under every probe, else "" (b starts its
-        pre-token, or the probes disagree and the pair is judged without context as before).
+        A state is (b's left context, what the token after b must start with: `NEXT_ANY`, `NEXT_NONSPACE`
+        or `NEXT_SPACE`): a and b in one pre-token give (left + text(a), any), and the next pair
+        re-scans from the pre-token start; b starting a pre-token gives ("", what the probe that puts
+        the boundary there begins with). A whitespace run the lookahead `\\s+(?!\\S)` cuts before its
+        last space only when a non-space follows: "\\n    " + " " is canonical before a word, not before
+        " Pre"; `_STATE_PROBES` adds " \\x00" (more whitespace, then a non-space) to the pair's probes.
         """
-        if not self.has_pretokenizer or not (self.eligible[a] and self.eligible[b]):
-            return ""
         ca = self.left_class(left, a)
-        together = self._categories(ca)[3]
-        return ca if together[self.gid[b]] else ""
+        codes = self._categories(ca)[3][:, self.gid[b]]
+        joined_ok = self.bpe.follows(a, b)
+        split_ok = bool(self.bpe.derived[a] and self.bpe.derived[b])
+        out: list[tuple[str, int]] = []
+        for zi, code in enumerate(codes.tolist()):
+            if (code == _JOINED and joined_ok) or code == _P0_PAST:
+                out.append((ca, NEXT_ANY))
+            elif (code == _SPLIT and split_ok) or code == _P1_PAST:
+                out.append(("", (NEXT_ANY, NEXT_NONSPACE, NEXT_SPACE)[zi]))
+        return out
 
     def mask(self, a: int, left: str = "") -> np.ndarray:
         """Shape (V,) bool over eligible b (False elsewhere): the encoder-based pair definition.
 
-        `left`: a's left context (`context_after`), the class string of its pre-token before it.
+        `left`: a's left context (`states_after`), the class string of its pre-token before it.
         """
         ta = self.texts[a]
         out = np.zeros(self.n, dtype=bool)
