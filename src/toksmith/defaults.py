@@ -24,10 +24,10 @@ BYTE_LEVEL_MAX_BYTES: int | None = None
 
 #: Guard of exact byte-level scoring: the token paths it builds (batched candidate nodes, or anchors the
 #: byte-by-byte state creates) may not exceed this many per byte reached, counted from byte 64 on
-#: (`TokenPathLimitError` otherwise). Normal text needs at most ~2 per byte (Gemma 3 on UDHR eng/deu/ven/
-#: cmn/hin, prose and code; SmolLM2 and cl100k on prose), indented code up to ~10 early on; SmolLM2 and
-#: cl100k on indented text grow exponentially (lookahead `\s+(?!\S)`: each pair canonical, the sequence
-#: not) and would fill memory without this error (UDHR English: tripped by byte ~480-710, in about a second).
+#: (`TokenPathLimitError` otherwise). Prose, indented text and code need one to two per byte (Gemma 3, SmolLM2
+#: and cl100k). Before the paths carried their pre-token states, SmolLM2 and cl100k grew exponentially on
+#: indented lines (lookahead `\s+(?!\S)`: each pair canonical, the sequence not); this bound stopped that
+#: within a second and still bounds memory on text nobody has tried.
 BYTE_LEVEL_MAX_PATHS_PER_BYTE = 64
 
 #: How a byte-level ensemble combines its members: "mixture" or "product".
