@@ -2,6 +2,8 @@
 
     python benchmarks/decoding.py [--model smollm2] [--per-category 1] [--max-new-tokens 64] [--repeats 3]
     python benchmarks/decoding.py --sweep [--sweep-prompts 4]      # choose the CPU tree by measurement
+    python benchmarks/decoding.py --calibrate 13 --calib-tree 8,24,32,32,24,16,8 --calib-nodes 80,40
+    python benchmarks/decoding.py --mat-only --trees tr80,out/decoding_template_80.json --hot-m out/...
 
 Prompts: ../shared/data/spec_bench/question.jsonl, first turn of each question, in the model's chat
 template (with the generation prompt). On CPU a fixed stratified subset: the first `--per-category`
@@ -16,6 +18,14 @@ A warm-up decodes two prompts outside the subset first. Each (prompt, row) is ti
 rotation and the median taken. Per category: tokens/s (total tokens / total median seconds), speedup over
 greedy, MAT (new tokens / forward passes), tokens accepted from suffix drafts; identity with greedy is
 checked on every prompt and run. Writes benchmarks/out/decoding.json (or decoding_sweep.json).
+
+--mat-only measures acceptance, not time (MAT does not depend on the device): every step drafts
+(adaptive drafting off), one run per (prompt, tree, method), no prompt-lookup row; transformers greedy
+runs once per prompt as the identity oracle. --calibrate runs `recycle` with a large template on
+prompts OUTSIDE the subset (the 2nd.. question of each category), M carried across them, counts how
+often each rank path of the template was accepted, and writes the most-accepted N-node templates
+(benchmarks/out/decoding_template_N.json, `templates.template_from_counts`) and the warm M
+(benchmarks/out/decoding_hot_m.safetensors) that --mat-only's hot rows start from (--hot-m).
 """
 
 from __future__ import annotations
@@ -85,6 +95,20 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--warmup", type=int, default=2, help="prompts decoded before timing (outside the subset)")
+    ap.add_argument("--rows", default="greedy,pld,recycle,suffix,hybrid,hybrid-hot", help="timed rows (greedy always)")
+    ap.add_argument("--mat-only", action="store_true", help="acceptance only: no repeats, no pld, no adaptive")
+    ap.add_argument("--trees", default="tr80", help="--mat-only: comma-free list of trees separated by ';'")
+    ap.add_argument("--methods", default="recycle,hybrid,hybrid-hot", help="--mat-only rows")
+    ap.add_argument("--branch", default=None, help="hybrid: template hung from M under every suffix-chain node")
+    ap.add_argument("--order", type=int, default=None, help="M order (1: token, 2: token pair; default DEFAULTS)")
+    ap.add_argument("--hot-m", default=None, help="start the hot rows from this M (else a cold M)")
+    ap.add_argument("--calibrate", type=int, default=0, help="prompts (outside the subset) to calibrate on")
+    ap.add_argument("--calib-skip", type=int, default=1, help="calibrate on the questions from this index on")
+    ap.add_argument("--calib-tree", default="8,24,32,32,24,16,8", help="the large template to measure")
+    ap.add_argument("--calib-nodes", default="80,40,20", help="node counts of the templates to write")
+    ap.add_argument("--profile", action="store_true", help="ms per step by part (first --limit subset prompts)")
+    ap.add_argument("--limit", type=int, default=0, help="--mat-only: first N prompts of the subset (smoke)")
+    ap.add_argument("--tag", default="", help="suffix for the JSON file names")
     args = ap.parse_args()
 
     import torch
@@ -122,8 +146,20 @@ def main() -> None:
                      adjacency=adjacency, eos_ids=eos)
         return r.ids, r.stats.seconds, r.stats
 
+    if args.calibrate:
+        calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text)
+        return
+    if args.profile:
+        profile(args, lm, hf_tok, questions, eos, device, atomic_write_text)
+        return
+    if args.mat_only:
+        mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text)
+        return
+
     warm = stratified(questions, 1, skip=9)[: args.warmup]
     warm_m = {m: AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name) for m in ("recycle", "hybrid")}
+    if args.hot_m:  # Token Recycling's hot start: M warmed on prompts outside the subset (--calibrate)
+        warm_m["hybrid"] = AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name)
     for q in warm:
         ids = chat_ids(hf_tok, q["turns"][0])
         hf_run(lm, ids, n, eos)
@@ -136,7 +172,7 @@ def main() -> None:
 
     subset = stratified(questions, args.per_category)
     hot = {m: warm_m[m] for m in ("hybrid",)}
-    rows = ["greedy", "pld", "recycle", "suffix", "hybrid", "hybrid-hot"]
+    rows = ["greedy"] + [r for r in args.rows.split(",") if r and r != "greedy"]
     records = []
     for qi, q in enumerate(subset):
         ids = chat_ids(hf_tok, q["turns"][0])
@@ -184,6 +220,13 @@ def main() -> None:
         report(records, rows, args, device, tree, atomic_write_text, quiet=qi + 1 < len(subset))
 
 
+def _m_order() -> int:
+    """The order of the M our rows build (toksmith.decoding.DEFAULTS), for the JSON."""
+    from toksmith.decoding import DEFAULTS
+
+    return DEFAULTS["order"]
+
+
 def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = False) -> None:
     """Per-category table (printed unless `quiet`) and the JSON, rewritten after every prompt."""
     cats = sorted({r["category"] for r in records}) + ["ALL"]
@@ -217,7 +260,7 @@ def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = F
         "complete": not quiet, "model": args.model, "device": device, "max_new_tokens": args.max_new_tokens,
         "repeats": args.repeats,
         "per_category": args.per_category, "tree": tree, "suffix_len": args.suffix_len,
-        "pld_tokens": args.pld_tokens,
+        "pld_tokens": args.pld_tokens, "hot_m": args.hot_m, "order": _m_order(),
         "table": [{"category": c, "row": r, **v} for (c, r), v in table.items()], "prompts": records,
     }, indent=1, default=str))
     if not quiet:
@@ -261,6 +304,197 @@ def sweep(args, lm, hf_tok, questions, eos, ours, hf_run, device, atomic_write_t
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps({"model": args.model, "device": device, "max_new_tokens": n,
                                        "repeats": args.repeats, "table": table}, indent=1))
+    print(f"wrote {out}")
+
+
+def profile(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
+    """Where a decoding step's time goes: ms per step by part, against greedy's ms per token."""
+    from toksmith.decoding import DEFAULTS, generate
+
+    n = args.max_new_tokens
+    tree = args.tree or DEFAULTS["tree"]
+    subset = stratified(questions, args.per_category)[: args.limit or 3]
+    warm = chat_ids(hf_tok, stratified(questions, 1, skip=9)[0]["turns"][0])
+    hf_run(lm, warm, n, eos)
+    generate(lm, warm, max_new_tokens=n, method="hybrid", tree=tree, eos_ids=eos)
+    rows = {"greedy (ours)": {"method": "greedy"}, "hybrid": {"method": "hybrid"},
+            "hybrid, adaptive off": {"method": "hybrid", "adaptive": False}}
+    acc: dict[str, dict] = {r: defaultdict(float) for r in rows}
+    hf_secs = hf_toks = 0.0
+    for _ in range(args.repeats):
+        for q in subset:
+            ids = chat_ids(hf_tok, q["turns"][0])
+            ref, secs, _ = hf_run(lm, ids, n, eos)
+            hf_secs += secs
+            hf_toks += len(ref)
+            for name, kw in rows.items():
+                r = generate(lm, ids, max_new_tokens=n, tree=tree, eos_ids=eos, **kw)
+                assert r.ids == ref, (name, q["question_id"])
+                a = acc[name]
+                a["steps"] += r.stats.steps
+                a["tokens"] += r.stats.new_tokens
+                a["seconds"] += r.stats.seconds
+                for part, sec in r.stats.parts.items():
+                    a[part] += sec
+    parts = ["prefill", "draft", "prepare", "forward", "walk", "compact", "update", "other"]
+    print(f"transformers greedy: {1000 * hf_secs / hf_toks:.1f} ms per token "
+          f"({hf_toks:.0f} tokens, {len(subset)} prompts x {args.repeats})")
+    print(f"{'row':>22} {'ms/token':>8} {'ms/step':>8} {'tok/step':>8} " + " ".join(f"{p:>8}" for p in parts))
+    table = {}
+    for name, a in acc.items():
+        per_step = {p: 1000 * a[p] / a["steps"] for p in parts}
+        table[name] = {"ms_per_token": 1000 * a["seconds"] / a["tokens"],
+                       "ms_per_step": 1000 * a["seconds"] / a["steps"], "tokens_per_step": a["tokens"] / a["steps"],
+                       "ms_per_step_by_part": per_step}
+        print(f"{name:>22} {table[name]['ms_per_token']:8.1f} {table[name]['ms_per_step']:8.1f} "
+              f"{table[name]['tokens_per_step']:8.2f} " + " ".join(f"{per_step[p]:8.2f}" for p in parts))
+    print("parts in ms per decoding step (prefill: its one forward, spread over the steps)")
+    out = HERE / "out" / f"decoding_profile{args.tag}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps({"device": device, "tree": tree, "max_new_tokens": n,
+                                       "questions": [q["question_id"] for q in subset], "repeats": args.repeats,
+                                       "hf_greedy_ms_per_token": 1000 * hf_secs / hf_toks, "rows": table},
+                                      indent=1))
+    print(f"wrote {out}")
+
+
+def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
+    """Count accepted rank paths of a large recycle template on prompts outside the subset."""
+    from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate, template_from_counts
+    from toksmith.decoding.api import resolve_template
+
+    big = resolve_template(args.calib_tree, DEFAULTS["k"])
+    qs = [q for per in range(args.calib_skip, 10) for q in stratified(questions, 1, skip=per)][: args.calibrate]
+    counts: dict[tuple[int, ...], int] = defaultdict(int)
+    m = AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=args.order or DEFAULTS["order"])
+    steps = 0
+    mats = []
+
+    def on_step(draft, path) -> None:
+        nonlocal steps
+        steps += 1
+        assert len(draft) == len(big) + 1  # recycle: draft node i is template node i (M rows are distinct)
+        for node in path[1:]:
+            counts[big.paths[node - 1]] += 1
+
+    t0 = time.perf_counter()
+    for i, q in enumerate(qs):
+        ids = chat_ids(hf_tok, q["turns"][0])
+        r = generate(lm, ids, max_new_tokens=args.max_new_tokens, method="recycle", tree=big, adjacency=m,
+                     eos_ids=eos, adaptive=False, on_step=on_step)
+        mats.append(r.stats.step_mat)
+        print(f"[{i + 1}/{len(qs)}] {q['question_id']} {q['category']:>15} step MAT {r.stats.step_mat:.2f} "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    out = HERE / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    m.save(out / f"decoding_hot_m{args.tag}.safetensors")
+    written = {}
+    for nodes in (int(x) for x in args.calib_nodes.split(",")):
+        t = template_from_counts(counts, nodes)
+        exp = sum(counts[p] for p in t.paths) / steps
+        path = out / f"decoding_template_{nodes}{args.tag}.json"
+        atomic_write_text(path, json.dumps({"paths": [list(p) for p in t.paths], "widths": t.widths(),
+                                            "expected_accepted_per_step": exp, "steps": steps,
+                                            "calib_tree": args.calib_tree, "order": m.order,
+                                            "questions": [q["question_id"] for q in qs]}))
+        written[nodes] = {"file": str(path), "widths": t.widths(), "expected_step_mat": 1 + exp}
+        print(f"{nodes:4d} nodes: widths {t.widths()}, calibration step MAT if static = {1 + exp:.2f} -> {path}")
+    full = sum(counts.values()) / steps
+    print(f"the whole {len(big)}-node tree: step MAT {statistics.mean(mats):.2f} (mean of prompts), "
+          f"{1 + full:.2f} (pooled); {steps} steps on {len(qs)} prompts outside the subset")
+    atomic_write_text(out / f"decoding_calibration{args.tag}.json", json.dumps({
+        "device": device, "max_new_tokens": args.max_new_tokens, "calib_tree": args.calib_tree,
+        "questions": [q["question_id"] for q in qs], "steps": steps, "templates": written,
+        "counts": [[list(p), c] for p, c in sorted(counts.items(), key=lambda pc: -pc[1])]}, indent=1))
+
+
+def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
+    """Acceptance per category for each tree and method (every step drafts); identity with greedy checked."""
+    from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate
+
+    n = args.max_new_tokens
+    subset = stratified(questions, args.per_category)[: args.limit or None]
+    order = args.order or DEFAULTS["order"]
+    start_m = (AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m
+               else AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=order))
+    specs = []  # one per row: --trees entries "TREE[@METHOD,METHOD][@sfx=N][@branch=W][@order=O]"
+    for entry in (e for e in args.trees.split(";") if e):
+        tree, *opts = entry.split("@")
+        kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order}
+        methods = [m for m in args.methods.split(",") if m]
+        for o in opts:
+            if "=" in o:
+                key, val = o.split("=", 1)
+                key = {"sfx": "suffix_len"}.get(key, key)
+                kw[key] = int(val) if key in ("suffix_len", "order") else val
+            else:
+                methods = o.split(",")
+        label = Path(tree).stem if tree.endswith(".json") else tree
+        extra = "".join(f" {k}={v}" for k, v in (("sfx", kw["suffix_len"]), ("branch", kw["branch"]))
+                        if v is not None)
+        for method in methods:
+            specs.append({"key": f"{method} {label} o{kw['order']}{extra if method.startswith('hybrid') else ''}",
+                          "tree": tree, "method": method, **kw})
+    # hot rows: M carried over the subset's earlier prompts, per row; never holds a run of the same prompt
+    hot = {}
+    for sp in specs:
+        if sp["method"].endswith("-hot"):
+            hot[sp["key"]] = start_m.copy()
+            hot[sp["key"]].order = sp["order"]  # an order-1 file read as order 2 fills its pair rows from here on
+    records = []
+    t0 = time.perf_counter()
+    for qi, q in enumerate(subset):
+        ids = chat_ids(hf_tok, q["turns"][0])
+        ref, _, _ = hf_run(lm, ids, n, eos)
+        rec = {"question_id": q["question_id"], "category": q["category"], "prompt_tokens": len(ids),
+               "tokens": len(ref), "rows": {}}
+        for sp in specs:
+            base = sp["method"].removesuffix("-hot")
+            adj = hot.get(sp["key"]) or AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name,
+                                                        order=sp["order"])
+            r = generate(lm, ids, max_new_tokens=n, method=base, tree=sp["tree"], suffix_len=sp["suffix_len"],
+                         adjacency=adj, eos_ids=eos, adaptive=False,
+                         branch=sp["branch"] if base == "hybrid" else None)
+            st = r.stats
+            rec["rows"][sp["key"]] = {
+                "identical": r.ids == ref, "tokens": st.new_tokens, "forwards": st.forwards,
+                "steps": st.steps, "mat": st.mat, "step_mat": st.step_mat, "nodes": st.tree_nodes,
+                "accepted_suffix": st.accepted_suffix, "accepted_recycle": st.accepted_recycle,
+                "min_margin": st.min_margin}
+        records.append(rec)
+        print(f"[{qi + 1}/{len(subset)}] {q['category']:>15} ({time.perf_counter() - t0:.0f} s) " + "; ".join(
+            f"{k} {v['step_mat']:.2f}{'' if v['identical'] else ' DIFFERS'}" for k, v in rec["rows"].items()),
+            flush=True)
+    keys = list(records[0]["rows"])
+    cats = sorted({r["category"] for r in records}) + ["ALL"]
+    table = []
+    for i, k in enumerate(keys):
+        print(f"row {i}: {k}")
+    print(f"{'category':>15} " + " | ".join(f"{'row ' + str(i):>24}" for i in range(len(keys))))
+    for cat in cats:
+        recs = [r for r in records if cat in ("ALL", r["category"])]
+        cells = []
+        for k in keys:
+            rows = [r["rows"][k] for r in recs]
+            toks = sum(x["tokens"] for x in rows)
+            cell = {"category": cat, "row": k, "mat": toks / sum(x["forwards"] for x in rows),
+                    "step_mat": (toks - len(rows)) / sum(x["steps"] for x in rows),
+                    "accepted_suffix": sum(x["accepted_suffix"] for x in rows),
+                    "accepted_recycle": sum(x["accepted_recycle"] for x in rows),
+                    "nodes": max(x["nodes"] for x in rows),
+                    "identical": sum(x["identical"] for x in rows), "prompts": len(rows)}
+            table.append(cell)
+            cells.append(f"{cell['step_mat']:5.2f} ({cell['mat']:4.2f}) s{cell['accepted_suffix']:<4d}"
+                         f"{cell['identical']:>2}/{cell['prompts']:<2}")
+        print(f"{cat:>15} " + " | ".join(f"{c:>24}" for c in cells))
+    print("cells: step MAT (MAT with the prefill forward counted), accepted suffix tokens, identical/prompts")
+    out = HERE / "out" / f"decoding_mat{args.tag}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps({
+        "model": args.model, "device": device, "max_new_tokens": n, "per_category": args.per_category,
+        "rows": specs, "suffix_len_default": DEFAULTS["suffix_len"], "hot_m": args.hot_m,
+        "table": table, "prompts": records},
+        indent=1, default=str))
     print(f"wrote {out}")
 
 

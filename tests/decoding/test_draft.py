@@ -45,3 +45,57 @@ def test_adjacency_update_last_occurrence_wins() -> None:
     m.update([3, 3], [[1, 2], [4, 5]])
     assert m.successors(3).tolist() == [4, 5] and m.seen[3] and not m.seen[2]
     assert m.successors(2).tolist() == [0, 1]
+
+
+def test_template_from_counts_takes_the_most_accepted_paths_as_a_tree() -> None:
+    from toksmith.decoding import template_from_counts
+
+    counts = {(0,): 50, (1,): 20, (2,): 4, (0, 0): 30, (0, 1): 6, (1, 0): 6, (0, 0, 0): 21, (3, 0): 9}
+    t = template_from_counts(counts, 5)
+    # (3, 0) counts 9 but its parent (3,) was never accepted: skipped; ties (0, 1) / (1, 0) go to the smaller
+    assert t.paths == [(0,), (1,), (0, 0), (0, 1), (0, 0, 0)]
+    assert template_from_counts(counts, 3).paths == [(0,), (0, 0), (0, 0, 0)]  # depth where it pays
+    with pytest.raises(OptionError, match="node"):
+        template_from_counts(counts, 0)
+
+
+def test_template_file_round_trip_and_bad_file(tmp_path) -> None:
+    import json
+
+    from toksmith.decoding import load_template
+    from toksmith.decoding.api import resolve_template
+    from toksmith.errors import ToksmithError
+
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"paths": [[0], [1], [0, 0]]}))
+    assert resolve_template(str(path), 8).paths == template_from_widths([2, 1]).paths
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ToksmithError, match="template"):
+        load_template(tmp_path / "bad.json")
+
+
+def test_branch_hangs_recycled_successors_under_every_chain_node() -> None:
+    m = AdjacencyMatrix(20, 3)
+    m.update([5, 7, 9, 11], [[7, 8, 1], [9, 2, 3], [4, 6, 0], [12, 13, 14]])
+    tree = build_draft(5, template=template_from_widths([1]), adjacency=m, chain=[7, 3, 11],
+                       branch=template_from_widths([1]))
+    # template: 5 -> 7; chain 7 -> 3 -> 11; branch (rank 0 of M) under 7 (= 9), under 3 (= 0), under 11 (= 12)
+    assert tree.tokens == [5, 7, 3, 11, 9, 0, 12]
+    assert tree.parents == [-1, 0, 1, 2, 1, 2, 3]
+    assert tree.sources[1] == FROM_RECYCLE | FROM_SUFFIX and tree.sources[4] == FROM_RECYCLE
+
+
+def test_order_two_rows_follow_the_token_pair(tmp_path) -> None:
+    m = AdjacencyMatrix(20, 2, order=2)
+    m.update([4, 5, 5], [[1, 2], [7, 8], [9, 10]], prev=[-1, 4, 6])
+    assert m.successors(5).tolist() == [9, 10]  # the token row: last occurrence wins
+    assert m.successors(5, 4).tolist() == [7, 8] and m.successors(5, 6).tolist() == [9, 10]
+    assert m.successors(5, 3).tolist() == [9, 10]  # an unseen pair falls back to the token row
+    # the draft under root 5 after 4 follows the pair row (7, 8), not the token row (9, 10)
+    tree = build_draft(5, template=template_from_widths([2]), adjacency=m, prev=4)
+    assert tree.tokens == [5, 7, 8]
+    loaded = AdjacencyMatrix.load(m.save(tmp_path / "m2.safetensors"))
+    assert loaded.order == 2 and loaded.pairs.keys() == m.pairs.keys()
+    assert all(np.array_equal(loaded.pairs[k], m.pairs[k]) for k in m.pairs)
+    with pytest.raises(OptionError, match="order"):
+        AdjacencyMatrix(20, 2, order=3)

@@ -69,6 +69,26 @@ def test_smollm2_methods_equal_greedy(smol, shared_data) -> None:
             assert res.stats.forwards <= len(ref)
 
 
+def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, shared_data) -> None:
+    """An order-2 M, M branches under the suffix chain and TR's 80-node tree change the drafts only."""
+    eos = [smol.eos_id]
+    prompts = _prompts(smol, shared_data)
+    hot = AdjacencyMatrix(smol.vocab_size, 8, model=smol.name, order=2)
+    for ids in prompts:
+        ref = _hf_greedy(smol, ids, 32, eos)
+        res = generate(smol, ids, max_new_tokens=32, method="hybrid", tree="4,3,2,1", branch="2,1", adjacency=hot,
+                       eos_ids=eos, adaptive=False)
+        assert res.ids == ref, res.stats
+    assert hot.pairs  # the pair rows were filled (and carried across the prompts)
+    ids = prompts[0]
+    ref = _hf_greedy(smol, ids, 24, eos)
+    for method in ("recycle", "hybrid"):
+        m = AdjacencyMatrix(smol.vocab_size, 8, order=2)
+        res = generate(smol, ids, max_new_tokens=24, method=method, tree="tr80", adjacency=m, eos_ids=eos,
+                       adaptive=False)
+        assert res.ids == ref and res.stats.tree_nodes >= 81, res.stats
+
+
 def test_gemma3_methods_equal_greedy_across_the_sliding_window(gemma, shared_data) -> None:
     """Prompts short and long; the long one makes generation cross Gemma's 512-token window."""
     assert gemma.sliding_window == 512

@@ -18,8 +18,10 @@ from toksmith.decoding.suffix import SuffixDrafter as SuffixDrafter
 from toksmith.decoding.suffix import longest_earlier_match as longest_earlier_match
 from toksmith.decoding.templates import TEMPLATES as TEMPLATES
 from toksmith.decoding.templates import Template as Template
+from toksmith.decoding.templates import load_template as load_template
+from toksmith.decoding.templates import template_from_counts as template_from_counts
 from toksmith.decoding.templates import template_from_widths as template_from_widths
 
 __all__ = ["DEFAULTS", "METHODS", "TEMPLATES", "AdjacencyMatrix", "DecodeResult", "DecodeStats", "DraftTree",
-           "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft", "generate", "longest_earlier_match",
-           "template_from_widths"]
+           "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft", "generate", "load_template",
+           "longest_earlier_match", "template_from_counts", "template_from_widths"]

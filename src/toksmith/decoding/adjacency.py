@@ -4,6 +4,10 @@ M is an integer table of shape (V, k). Every forward pass of decoding yields nex
 each token it ran; the top-k of those logits overwrite that token's row ("recycling" candidates the
 model already computed). A cold M starts from the prompt's prefill logits; a hot M is carried across
 prompts and can be saved to and loaded from a safetensors file (no pickles).
+
+With `order=2` M also keeps, per token PAIR (a, t) seen, the top-k that last followed t right after a;
+a draft node whose (parent, token) pair has such a row takes its successors from it (more specific to
+the context than t's row alone), and from t's row otherwise.
 """
 
 from __future__ import annotations
@@ -17,10 +21,13 @@ import numpy as np
 from toksmith.errors import OptionError, ToksmithError
 from toksmith.io import atomic_write_bytes
 
-__all__ = ["AdjacencyMatrix", "FORMAT"]
+__all__ = ["AdjacencyMatrix", "DEFAULT_ORDER", "FORMAT"]
 
 #: format tag written into every saved matrix's metadata
 FORMAT = "toksmith-recycle-adjacency/1"
+#: 2: keep token-pair rows too (on SmolLM2 / Spec-Bench they raise acceptance at no forward cost;
+#: benchmarks/RESULTS.md "decoding, session 5")
+DEFAULT_ORDER = 2
 
 
 class AdjacencyMatrix:
@@ -34,22 +41,28 @@ class AdjacencyMatrix:
     Rows of tokens never seen are 0..k-1 (a fixed, deterministic filler) and `seen` marks them.
     """
 
-    def __init__(self, vocab_size: int, k: int = 8, *, model: str = "") -> None:
+    def __init__(self, vocab_size: int, k: int = 8, *, model: str = "", order: int = DEFAULT_ORDER) -> None:
         if vocab_size < 1 or k < 1 or k > vocab_size:
             raise OptionError(f"adjacency matrix needs 1 <= k <= vocab size, got k={k}, vocab size {vocab_size}")
+        if order not in (1, 2):
+            raise OptionError(f"adjacency order must be 1 (token) or 2 (token pair), got {order}")
         self.k = int(k)
         self.model = model
+        self.order = int(order)
         self.table = np.tile(np.arange(k, dtype=np.int64), (vocab_size, 1))
         self.seen = np.zeros(vocab_size, dtype=bool)
+        #: order 2: pair key a * V + t -> the top-k that last followed t after a
+        self.pairs: dict[int, np.ndarray] = {}
 
     @property
     def vocab_size(self) -> int:
         return int(self.table.shape[0])
 
-    def update(self, tokens: Any, topk: Any) -> None:
+    def update(self, tokens: Any, topk: Any, prev: Any = None) -> None:
         """Overwrite the rows of `tokens` (shape (n,)) with `topk` (shape (n, k), best first).
 
         When a token repeats within one call, its last occurrence wins (the order the model saw them).
+        `prev` (order 2): the token before each of `tokens` (-1: none), keying the pair rows.
         """
         toks = np.asarray(tokens, dtype=np.int64).reshape(-1)
         rows = np.asarray(topk, dtype=np.int64).reshape(len(toks), -1)[:, : self.k]
@@ -58,22 +71,40 @@ class AdjacencyMatrix:
         keep = len(toks) - 1 - first_from_end
         self.table[toks[keep]] = rows[keep]
         self.seen[toks] = True
+        if self.order == 2 and prev is not None:
+            keys = np.asarray(prev, dtype=np.int64).reshape(-1) * self.vocab_size + toks
+            pairs = self.pairs
+            for i, key in enumerate(keys.tolist()):  # in order: a repeated pair's last row wins
+                if key >= 0:
+                    pairs[key] = rows[i]
 
-    def successors(self, token: int) -> np.ndarray:
+    def successors(self, token: int, prev: int = -1) -> np.ndarray:
+        """The successors of `token` (after `prev`, when order 2 has that pair's row)."""
+        if prev >= 0 and self.pairs:
+            row = self.pairs.get(prev * self.vocab_size + token)
+            if row is not None:
+                return row
         return self.table[int(token)]
 
     def copy(self) -> AdjacencyMatrix:
         out = AdjacencyMatrix.__new__(AdjacencyMatrix)
-        out.k, out.model = self.k, self.model
+        out.k, out.model, out.order = self.k, self.model, self.order
         out.table, out.seen = self.table.copy(), self.seen.copy()
+        out.pairs = dict(self.pairs)  # rows are never written in place, so sharing them is safe
         return out
 
     def save(self, path: str | Path) -> Path:
         """Write M to a safetensors file (atomically), with its format tag, model name and k."""
         from safetensors.numpy import save
 
-        meta = {"format": FORMAT, "model": self.model, "k": str(self.k), "vocab_size": str(self.vocab_size)}
-        data = save({"table": self.table, "seen": self.seen.astype(np.uint8)}, metadata=meta)
+        meta = {"format": FORMAT, "model": self.model, "k": str(self.k), "vocab_size": str(self.vocab_size),
+                "order": str(self.order)}
+        arrays = {"table": self.table, "seen": self.seen.astype(np.uint8)}
+        if self.order == 2:
+            arrays["pair_keys"] = np.fromiter(self.pairs, dtype=np.int64, count=len(self.pairs))
+            arrays["pair_rows"] = (np.stack(list(self.pairs.values())) if self.pairs
+                                   else np.zeros((0, self.k), dtype=np.int64))
+        data = save(arrays, metadata=meta)
         return atomic_write_bytes(path, data)
 
     @classmethod
@@ -98,7 +129,12 @@ class AdjacencyMatrix:
             raise ToksmithError(f"{p}: matrix was built for model '{meta['model']}', not '{model}'")
         out = cls.__new__(cls)
         out.k, out.model = int(table.shape[1]), meta.get("model", "")
+        out.order = int(meta.get("order", "1"))
         out.table, out.seen = table, arrays["seen"].astype(bool)
+        out.pairs = {}
+        if out.order == 2 and "pair_keys" in arrays:
+            rows = arrays["pair_rows"].astype(np.int64)
+            out.pairs = {int(key): rows[i] for i, key in enumerate(arrays["pair_keys"].tolist())}
         return out
 
 

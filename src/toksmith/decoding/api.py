@@ -9,14 +9,14 @@ greedy decoding emits: a draft token is kept only where it equals the model's ar
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from toksmith.decoding.adjacency import AdjacencyMatrix
+from toksmith.decoding.adjacency import DEFAULT_ORDER, AdjacencyMatrix
 from toksmith.decoding.draft import FROM_RECYCLE, FROM_SUFFIX, DraftTree, build_draft
 from toksmith.decoding.suffix import SuffixDrafter
-from toksmith.decoding.templates import TEMPLATES, Template, template_from_widths
+from toksmith.decoding.templates import TEMPLATES, Template, load_template, template_from_widths
 from toksmith.decoding.verify import Verifier
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM
@@ -27,17 +27,22 @@ METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
 #: The one place the defaults live (the CLI and benchmark read them).
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
-                            "adaptive": True, "min_gain": 0.5, "probe": 4, "long_match": 4}
+                            "adaptive": True, "min_gain": 0.5, "probe": 4, "long_match": 4,
+                            "order": DEFAULT_ORDER}
 
 
 @dataclass
 class DecodeStats:
     """What a decoding run cost and how well the drafts did.
 
-    mat: mean accepted tokens per step = new tokens / verification forwards (greedy: 1.0).
+    mat: new tokens / forward passes, the prefill included (greedy: 1.0; the conservative figure).
+    step_mat: tokens emitted by decoding steps / decoding steps, the prefill's first token and forward
+    left out (Spec-Bench's and Token Recycling's "mean accepted tokens" per step).
     accepted_suffix / accepted_recycle: accepted draft tokens proposed by the suffix chain / by M (a
     token both proposed counts for both); draft_tokens: draft nodes verified in all steps.
     min_margin: smallest top-1 minus top-2 logit among emitted tokens (a near-tie diagnostic).
+    parts: seconds by part of the decoding loop: prefill, draft (suffix match and tree build), prepare
+    (mask and positions), forward, walk, compact (KV rows), update (M), other (the rest of the loop).
     """
 
     method: str
@@ -52,6 +57,8 @@ class DecodeStats:
     draft_tokens: int = 0
     tree_nodes: int = 0
     min_margin: float = float("inf")
+    step_mat: float = 1.0
+    parts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,7 +73,7 @@ class DecodeResult:
 
 
 def resolve_template(tree: str | Template | Sequence[int] | None, k: int) -> Template:
-    """A template from a name in TEMPLATES, per-depth widths, or a Template."""
+    """A template from a name in TEMPLATES, per-depth widths, a .json file of rank paths, or a Template."""
     if isinstance(tree, Template):
         return tree
     if tree is None:
@@ -74,6 +81,8 @@ def resolve_template(tree: str | Template | Sequence[int] | None, k: int) -> Tem
     if isinstance(tree, str):
         if tree in TEMPLATES:
             return template_from_widths(TEMPLATES[tree], k)
+        if tree.endswith(".json"):
+            return load_template(tree)
         try:
             widths = [int(w) for w in tree.split(",")]
         except ValueError:
@@ -111,7 +120,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
              tree: str | Template | Sequence[int] | None = None, adjacency: AdjacencyMatrix | None = None,
              suffix_len: int | None = None, corpus: Iterable[Sequence[int]] = (), min_match: int | None = None,
              eos_ids: Iterable[int] | None = None, add_bos: bool = True,
-             adaptive: bool | None = None) -> DecodeResult:
+             adaptive: bool | None = None, branch: str | Template | Sequence[int] | None = None,
+             on_step: Callable[[DraftTree, list[int]], None] | None = None) -> DecodeResult:
     """Greedy-decode up to `max_new_tokens` after `prompt`, optionally with lossless drafts.
 
     Args:
@@ -129,6 +139,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             DEFAULTS["min_gain"], draft only every DEFAULTS["probe"]-th step or from a suffix match of at
             least DEFAULTS["long_match"] tokens (default on: a tree forward costs more than a greedy one on
             a CPU). Never changes the output, only the cost.
+        branch: hybrid only: a small template (e.g. "1" or "2,1") hung from M under every node of the
+            suffix chain, so a chain that stops matching still offers recycled successors (default none).
+        on_step: called after every verification with the draft tree and its accepted nodes (root
+            first); for measuring which tree positions are accepted (`templates.template_from_counts`).
     Returns:
         DecodeResult with the new token ids (ending with the EOS if one was emitted), their text and
         DecodeStats. The ids equal plain greedy decoding's (see `toksmith.decoding.verify` on ties).
@@ -147,14 +161,17 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     use_suffix = method in ("suffix", "hybrid")
     k = adjacency.k if adjacency is not None else DEFAULTS["k"]
     template = resolve_template(tree, k) if use_m else None
-    if template is not None and template.max_rank > k:
-        raise OptionError(f"the tree uses successor rank {template.max_rank - 1} but M keeps only {k}")
+    twig = resolve_template(branch, k) if branch is not None and method == "hybrid" else None
+    for t in (template, twig):
+        if t is not None and t.max_rank > k:
+            raise OptionError(f"the tree uses successor rank {t.max_rank - 1} but M keeps only {k}")
     if adjacency is not None and adjacency.vocab_size != lm.vocab_size:
         raise OptionError(f"the adjacency matrix has {adjacency.vocab_size} rows; the model {lm.vocab_size}")
     adaptive = DEFAULTS["adaptive"] if adaptive is None else bool(adaptive)
     ids = _prompt_ids(lm, prompt, add_bos)
     eos = _eos_ids(lm, eos_ids)
-    m = adjacency if adjacency is not None or not use_m else AdjacencyMatrix(lm.vocab_size, k, model=lm.name)
+    m = adjacency if adjacency is not None or not use_m else AdjacencyMatrix(lm.vocab_size, k, model=lm.name,
+                                                                               order=DEFAULTS["order"])
     drafter = None
     if use_suffix:
         drafter = SuffixDrafter(corpus, min_match=DEFAULTS["min_match"] if min_match is None else min_match)
@@ -163,14 +180,18 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     t0 = time.perf_counter()
     first, prompt_toks, succ = ver.prefill(ids)
     if m is not None and succ is not None:
-        m.update(prompt_toks, succ)
+        m.update(prompt_toks, succ, prev=[-1, *ids[:-1]])
     out = [first]
     acc_suffix = acc_recycle = drafted = nodes = steps = fed = 0
     gain = 1.0  # running mean of accepted draft tokens per step (optimistic start)
+    clock = time.perf_counter
+    t_draft = t_update = 0.0
+    t_loop = clock()
     while out[-1] not in eos and len(out) < max_new_tokens:
         # On a CPU a tree forward costs more than a one-token one; while drafts keep failing, draft only
         # every PROBE-th step (or from a long suffix match) so a bad stretch costs about what greedy does.
         full = not adaptive or gain >= DEFAULTS["min_gain"] or steps % DEFAULTS["probe"] == 0
+        ta = clock()
         chain: Sequence[int] = ()
         if drafter is not None:
             drafter.extend(out[fed:])
@@ -178,12 +199,21 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             hit = drafter.match(suffix_len)
             if hit is not None and (full or hit.length >= DEFAULTS["long_match"]):
                 chain = hit.draft
-        draft: DraftTree = build_draft(out[-1], template=template if full else None, adjacency=m, chain=chain)
+        before = out[-2] if len(out) > 1 else ids[-1]
+        draft: DraftTree = build_draft(out[-1], template=template if full else None, adjacency=m, chain=chain,
+                                       branch=twig if full else None, prev=before)
+        tb = clock()
         path, emitted, succ = ver.verify(draft)
+        tc = clock()
         if len(draft) > 1:
             gain = 0.7 * gain + 0.3 * (len(path) - 1)
         if m is not None and succ is not None:
-            m.update(draft.tokens, succ)
+            m.update(draft.tokens, succ,
+                     prev=[before, *(draft.tokens[p] for p in draft.parents[1:])] if m.order == 2 else None)
+        t_draft += tb - ta
+        t_update += clock() - tc
+        if on_step is not None:
+            on_step(draft, path)
         steps += 1
         drafted += len(draft) - 1
         nodes = max(nodes, len(draft))
@@ -195,9 +225,12 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             if tok in eos or len(out) >= max_new_tokens:
                 break
     secs = time.perf_counter() - t0
+    parts = {"prefill": t_loop - t0, "draft": t_draft, **ver.seconds, "update": t_update}
+    parts["other"] = secs - sum(parts.values())
     stats = DecodeStats(method=method, new_tokens=len(out), steps=steps, forwards=ver.forwards, seconds=secs,
                         tokens_per_s=len(out) / secs if secs > 0 else float("inf"),
                         mat=len(out) / max(1, ver.forwards), accepted_suffix=acc_suffix,
                         accepted_recycle=acc_recycle, draft_tokens=drafted, tree_nodes=nodes,
-                        min_margin=ver.min_margin)
+                        min_margin=ver.min_margin, step_mat=(len(out) - 1) / steps if steps else 1.0,
+                        parts=parts)
     return DecodeResult(ids=out, text=lm.tokenizer.decode(out), stats=stats, prompt_ids=ids)

@@ -61,17 +61,41 @@ class DraftTree:
         return anc
 
 
+def _fill(tree: DraftTree, at: int, template: Template, m: AdjacencyMatrix, prev: int) -> None:
+    """Hang `template` under node `at`, each node's token looked up in M (ranks of its parent's row).
+
+    The row of a node is its token's (or, for an order-2 M, its (parent token, token) pair's);
+    `prev` is the token before the root.
+    """
+    tokens, parents = tree.tokens, tree.parents
+    rows: dict[int, np.ndarray] = {}
+    node_of = [at] * len(template.parents)
+    for i in range(1, len(template.parents)):
+        parent = node_of[template.parents[i]]
+        row = rows.get(parent)
+        if row is None:
+            up = parents[parent]
+            row = rows[parent] = m.successors(tokens[parent], tokens[up] if up >= 0 else prev)
+        node_of[i] = tree.add(parent, int(row[template.ranks[i]]), FROM_RECYCLE)
+
+
 def build_draft(root: int, *, template: Template | None, adjacency: AdjacencyMatrix | None,
-                chain: Sequence[int] = ()) -> DraftTree:
-    """The draft tree under `root`: `template` filled from `adjacency`, merged with the suffix `chain`."""
+                chain: Sequence[int] = (), branch: Template | None = None, prev: int = -1) -> DraftTree:
+    """The draft tree under `root`: `template` filled from `adjacency`, merged with the suffix `chain`.
+
+    `branch` (optional) is a small template hung from M under every node of the chain: where the
+    chain stops matching the model, the recycled successors of its last right token still get a chance.
+    `prev` is the committed token before `root` (-1: none), for an order-2 M.
+    """
     tree = DraftTree(tokens=[int(root)])
     if template is not None and adjacency is not None and len(template):
-        table = adjacency.table
-        node_of = [0] * len(template.parents)
-        for i in range(1, len(template.parents)):
-            parent = node_of[template.parents[i]]
-            node_of[i] = tree.add(parent, int(table[tree.tokens[parent], template.ranks[i]]), FROM_RECYCLE)
+        _fill(tree, 0, template, adjacency, prev)
     node = 0
+    nodes = []
     for tok in chain:
         node = tree.add(node, int(tok), FROM_SUFFIX)
+        nodes.append(node)
+    if branch is not None and adjacency is not None and len(branch):
+        for node in nodes:
+            _fill(tree, node, branch, adjacency, prev)
     return tree

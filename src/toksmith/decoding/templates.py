@@ -9,12 +9,14 @@ looking the ranks up in the adjacency matrix M at every step.
 from __future__ import annotations
 
 import heapq
+import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
-from toksmith.errors import OptionError
+from toksmith.errors import OptionError, ToksmithError
 
-__all__ = ["TEMPLATES", "Template", "template_from_widths"]
+__all__ = ["TEMPLATES", "Template", "load_template", "template_from_counts", "template_from_widths"]
 
 
 class Template:
@@ -81,6 +83,42 @@ def template_from_widths(widths: Sequence[int], k: int = 8) -> Template:
             raise OptionError(f"tree width {w} exceeds what {len(chosen)} parents x {k} successors allow")
         chosen = best
         paths.extend(p for _, p in best)
+    return Template(paths)
+
+
+def template_from_counts(counts: Mapping[Sequence[int], float], nodes: int) -> Template:
+    """The `nodes` rank paths accepted most often: a static tree spent where acceptance is measured high.
+
+    `counts[path]` = how many decoding steps accepted the draft node at that rank path (measured, e.g.,
+    with `generate(..., on_step=...)` and a large recycle template on calibration prompts). Since a node
+    is accepted only with its parent, a path never counts more than its prefix, so the top `nodes` paths
+    (ties: shorter, then smaller path first) form a tree; with this template the expected accepted
+    tokens per step on the calibration prompts (the sum of the chosen nodes' rates) is the largest any
+    `nodes`-node subset of the measured tree gives. Paths whose parent is not chosen are skipped.
+    """
+    if nodes < 1:
+        raise OptionError(f"a template needs at least 1 node, got {nodes}")
+    ranked = sorted(((float(c), tuple(int(r) for r in p)) for p, c in counts.items() if len(p) and c > 0),
+                    key=lambda cp: (-cp[0], len(cp[1]), cp[1]))
+    chosen: set[tuple[int, ...]] = set()
+    for _, p in ranked:
+        if len(chosen) == nodes:
+            break
+        if len(p) == 1 or p[:-1] in chosen:
+            chosen.add(p)
+    if not chosen:
+        raise OptionError("no accepted rank path was counted; calibrate on more prompts")
+    return Template(chosen)
+
+
+def load_template(path: str | Path) -> Template:
+    """A template from a JSON file {"paths": [[0], [1], [0, 0], ...]} (as the benchmark's calibration writes)."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        paths = [[int(r) for r in q] for q in data["paths"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ToksmithError(f"{p}: not a draft-tree template file ({e})") from e
     return Template(paths)
 
 

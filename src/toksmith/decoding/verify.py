@@ -16,6 +16,8 @@ plain greedy can be attributed to such a near-tie.
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +50,9 @@ class Verifier:
         self.forwards = 0
         self.positions = 0
         self.min_margin = float("inf")
+        #: seconds spent per part of verification: "forward" (model, head, argmax, top-k), "walk"
+        #: (greedy acceptance and the margin check), "compact" (KV rows of the accepted path), "prepare"
+        self.seconds: dict[str, float] = defaultdict(float)
         cfg = lm.model.config
         text_cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
         self.softcap = getattr(text_cfg, "final_logit_softcapping", None)
@@ -104,6 +109,8 @@ class Verifier:
         draft tokens; the last emitted token is the next root.
         """
         torch = self.torch
+        clock = time.perf_counter
+        t0 = clock()
         n = len(tree)
         c = self.cached
         if c + tree_depth(tree) + 1 >= self.lm.max_context:
@@ -120,11 +127,13 @@ class Verifier:
             allow = np.concatenate([np.ones((n, c), dtype=bool), tree.ancestors()], axis=1)
             kw = {"position_ids": torch.from_numpy(q_pos)[None].to(self.lm.device),
                   "attention_mask": tree_attention_mask(self.lm, allow, q_pos, k_pos)}
+        t1 = clock()
         with torch.inference_mode():
             out = self.decoder(input_ids=ids, past_key_values=self.cache, use_cache=True, **kw)
             logits = self._logits(out.last_hidden_state[0])
             best = torch.argmax(logits, dim=-1).cpu().numpy()
             succ = torch.topk(logits, self.topk, dim=-1).indices.cpu().numpy() if self.topk else None
+        t2 = clock()
         self.forwards += 1
         self.positions += n
         path = [0]
@@ -138,7 +147,14 @@ class Verifier:
         with torch.inference_mode():
             top2 = torch.topk(logits[path].float(), 2, dim=-1).values
             self.min_margin = min(self.min_margin, float((top2[:, 0] - top2[:, 1]).min()))
+            t3 = clock()
             self._compact(c, path)
+        t4 = clock()
+        sec = self.seconds
+        sec["prepare"] += t1 - t0
+        sec["forward"] += t2 - t1
+        sec["walk"] += t3 - t2
+        sec["compact"] += t4 - t3
         return path, emitted, succ
 
     def _compact(self, c: int, path: list[int]) -> None:
