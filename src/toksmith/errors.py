@@ -43,12 +43,21 @@ class VocabMismatchError(ToksmithError):
     """Two vocabularies or a model and a tokenizer do not fit together."""
 
 
+class ZeroProbabilityError(ToksmithError):
+    """A byte the model gives probability 0 after a prefix (no canonical token sequence spells it)."""
+
+    def __init__(self, at_byte: int, byte: int, model: str) -> None:
+        super().__init__(f"{model} gives byte {at_byte:,} ({byte:#04x}) of this text probability 0: no canonical "
+                         "token sequence spells the text up to it")
+        self.at_byte, self.byte = at_byte, byte
+
+
 class TokenPathLimitError(ToksmithError):
     """Exact byte-level scoring would need more token paths per byte than `defaults.BYTE_LEVEL_MAX_PATHS_PER_BYTE`."""
 
     def __init__(self, paths: int, at_byte: int, model: str) -> None:
         super().__init__(
             f"byte-level scoring with {model} needs {paths:,} token paths by byte {at_byte:,} of this text "
-            "(whitespace runs its pre-tokenizer can split several ways, e.g. indented lines with SmolLM2 or cl100k); "
-            "score it token-level or cap the bytes with --ensemble-bytes")
+            "(far more ways to tokenize it than text normally has); score it token-level or cap the bytes with "
+            "--ensemble-bytes")
         self.paths, self.at_byte = paths, at_byte

@@ -295,3 +295,15 @@ def test_every_candidate_path_is_a_canonical_prefix_on_indented_text_and_code(na
             assert any(tok.encode(s + z)[: len(paths[k])] == list(paths[k]) for z in probes), [
                 v[t] for t in paths[k][-4:]]
         assert tuple(tok.encode(x.decode("utf-8"))) in set(paths.values())
+
+
+def test_a_byte_of_probability_zero_is_a_clear_error(smollm2):
+    """No canonical token sequence of a UTF-8 text has the byte 0xff: advancing through it is a one-line
+    `ZeroProbabilityError` naming the byte, not a crash inside the state."""
+    from toksmith.errors import ToksmithError, ZeroProbabilityError
+
+    st = ByteLM(tiny_llama(smollm2)).start(b"ab")
+    with pytest.raises(ZeroProbabilityError) as err:
+        st.advance(0xFF)
+    e = err.value
+    assert isinstance(e, ToksmithError) and "\n" not in str(e) and "byte 2 (0xff)" in str(e)

@@ -47,7 +47,8 @@ import numpy as np
 from toksmith import defaults
 from toksmith.bridge.canonical import START_CTX, Context
 from toksmith.bridge.tree import TokenTree
-from toksmith.errors import OptionError, TokenPathLimitError
+from toksmith.errors import TokenPathLimitError
+from toksmith.lm.scoring import window_plan
 from toksmith.utf8 import pending_char, valid_utf8
 
 if TYPE_CHECKING:
@@ -77,9 +78,8 @@ def byte_windows(blm: ByteLM, data: bytes, *, window: int = defaults.WINDOW,
 
     A text that is not valid UTF-8, or whose tokens do not spell it byte for byte, is one window.
     """
-    if not 0 < stride <= window - 1:
-        raise OptionError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
     if not data:
+        window_plan(1, window, stride)  # checks the options
         return []
     try:
         text = data.decode("utf-8")
@@ -89,17 +89,12 @@ def byte_windows(blm: ByteLM, data: bytes, *, window: int = defaults.WINDOW,
     offs = np.concatenate([[0], np.cumsum([len(blm.tok.vocab.tokens[i]) for i in ids])]).astype(np.int64)
     if int(offs[-1]) != len(data) or any(offs[1:] == offs[:-1]):
         return [ByteWindow(0, 0, len(data))]
-    n = len(ids) + 1  # token-level windows run over BOS + ids
     out: list[ByteWindow] = []
-    scored, lo = 1, 0
-    while scored < n:
-        lo = max(0, scored - (window - stride)) if out else 0
-        hi = min(n, lo + window)
+    for lo, hi, first in window_plan(len(ids) + 1, window, stride):  # token-level windows run over BOS + ids
         c = max(lo, 1) - 1
         while c > 0 and 0x80 <= data[int(offs[c])] < 0xC0:
             c -= 1
-        out.append(ByteWindow(int(offs[c]), int(offs[scored - 1]), int(offs[hi - 1])))
-        scored = hi
+        out.append(ByteWindow(int(offs[c]), int(offs[lo + first - 1]), int(offs[hi - 1])))
     return out
 
 

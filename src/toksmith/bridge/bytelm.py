@@ -31,7 +31,7 @@ from toksmith import defaults
 from toksmith.bridge.batched import check_paths
 from toksmith.bridge.canonical import START_CTX, Canonicality, Context, _pending_char
 from toksmith.bridge.tree import TokenTree
-from toksmith.errors import VocabMismatchError
+from toksmith.errors import VocabMismatchError, ZeroProbabilityError
 from toksmith.lm.loading import LM
 
 if TYPE_CHECKING:
@@ -302,6 +302,8 @@ class ByteState:
                 new.append(blm.new_anchor(base + i, n, a.logmass + float(a.logp[t]), logps[i], t,
                                           _pending_char(x[: a.end]), a.tokens + (t,),
                                           blm.canon.context_after(a.ctx, a.last, a.pre, t)))
+        if not keep and not new:
+            raise ZeroProbabilityError(n - 1, byte, blm.name)
         self.anchors = keep + new
         self.prefix = x
         self.bytes_seen += 1

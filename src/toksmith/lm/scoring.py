@@ -2,7 +2,8 @@
 
 Each file is encoded whole with the model's canonical encoder and scored with a sliding window: a
 window of `window` tokens moves by `stride`; every token is scored once, with at least
-`window - stride` tokens of context (all of them in the first window). BPB = total negative log2
+`window - stride` tokens of context (all of them in the first window), and every window starts with
+the model's BOS. BPB = total negative log2
 likelihood of the text's tokens / UTF-8 bytes of the text. The text is conditioned on the model's
 document start (see `LM.bos_id`); end-of-text is not scored.
 """
@@ -19,7 +20,7 @@ from toksmith import defaults
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM, require_torch
 
-__all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_files", "score_text"]
+__all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_files", "score_text", "window_ids", "window_plan"]
 
 
 @dataclass
@@ -81,6 +82,32 @@ class ModelScore:
         }
 
 
+def window_plan(n: int, window: int, stride: int) -> list[tuple[int, int, int]]:
+    """(lo, hi, first) of every window over a sequence of `n` ids (BOS included): it scores seq[lo + first:hi]
+    with seq[lo:lo + first] as context (`window_ids`: after BOS). Every token is scored once, with at least
+    `window - stride` tokens of context; the byte-level windows (`bridge.batched.byte_windows`) follow it."""
+    if not 0 < stride <= window - 1:
+        raise OptionError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
+    out = []
+    scored_upto, start = 1, False
+    while scored_upto < n:
+        lo = max(0, scored_upto - (window - stride)) if start else 0
+        hi = min(n, lo + window)
+        out.append((lo, hi, scored_upto - lo))
+        scored_upto, start = hi, True
+    return out
+
+
+def window_ids(ids: Sequence[int], first: int, *, bos: int, restart: bool) -> tuple[list[int], int]:
+    """What one window's forward reads (`ids` = seq[lo:hi]) and the index of its first scored id in it.
+
+    Windows after the first (`restart`) read BOS before their context, as the byte-level windows restart
+    from BOS: without it a window starts mid-document with no BOS, which Gemma 3 reads very differently
+    (its token-level BPB on 20 KB of English was 0.045 above its exact byte-level BPB).
+    """
+    return ([bos, *ids], first + 1) if restart else (list(ids), first)
+
+
 def score_text(lm: LM, text: str, *, window: int = defaults.WINDOW, stride: int = defaults.STRIDE,
                progress: Callable[[int], None] | None = None,
                token_bits: list[float] | None = None) -> tuple[float, int]:
@@ -90,31 +117,22 @@ def score_text(lm: LM, text: str, *, window: int = defaults.WINDOW, stride: int 
     is extended with each token's bits in order (for splitting the loss by token, e.g. transplant).
     """
     torch = require_torch("scoring in bits per byte")
-    if not 0 < stride <= window - 1:
-        raise OptionError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
     ids = lm.tokenizer.encode(text)
     seq = [lm.bos_id] + ids
-    n = len(seq)
     total = 0.0
-    start = 0  # index in seq of the first token to score in this window (targets seq[1:])
-    scored_upto = 1
-    while scored_upto < n:
-        lo = max(0, scored_upto - (window - stride)) if start else 0
-        hi = min(n, lo + window)
-        chunk = torch.tensor([seq[lo:hi]], device=lm.device)
+    for lo, hi, first in window_plan(len(seq), window, stride):
+        read, first = window_ids(seq[lo:hi], first, bos=lm.bos_id, restart=lo > 0)
+        chunk = torch.tensor([read], device=lm.device)
         with torch.inference_mode():
             logits = lm.model(input_ids=chunk).logits[0].double()
         logp = torch.log_softmax(logits, dim=-1)
-        first = scored_upto - lo
         tgt = chunk[0, first:]
-        got = logp[first - 1: hi - lo - 1].gather(1, tgt[:, None])[:, 0]
+        got = logp[first - 1: len(read) - 1].gather(1, tgt[:, None])[:, 0]
         total -= float(got.sum()) / math.log(2)
         if token_bits is not None:
             token_bits.extend((-got / math.log(2)).tolist())
         if progress:
-            progress(hi - scored_upto)
-        scored_upto = hi
-        start = 1
+            progress(len(read) - first)
     return total, len(ids)
 
 

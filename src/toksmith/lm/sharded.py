@@ -18,7 +18,7 @@ from typing import Any
 
 from toksmith import defaults
 from toksmith.errors import OptionError
-from toksmith.lm.scoring import FileScore
+from toksmith.lm.scoring import FileScore, window_ids, window_plan
 
 __all__ = ["score_files_sharded", "window_plan"]
 
@@ -26,22 +26,7 @@ __all__ = ["score_files_sharded", "window_plan"]
 _LMS: dict[tuple[str, str | None, str, str | None], Any] = {}
 
 
-def window_plan(n: int, window: int, stride: int) -> list[tuple[int, int, int]]:
-    """(lo, hi, first) of every window over a sequence of `n` ids (BOS included): the forward reads
-    seq[lo:hi] and scores seq[lo + first:hi]; the same walk as `score_text`."""
-    if not 0 < stride <= window - 1:
-        raise OptionError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
-    out = []
-    scored_upto, start = 1, False
-    while scored_upto < n:
-        lo = max(0, scored_upto - (window - stride)) if start else 0
-        hi = min(n, lo + window)
-        out.append((lo, hi, scored_upto - lo))
-        scored_upto, start = hi, True
-    return out
-
-
-def _score_task(task: tuple[dict[str, Any], int, int, list[int], list[tuple[int, int, int]]]
+def _score_task(task: tuple[dict[str, Any], int, int, list[int], list[tuple[int, int, int, bool]]]
                 ) -> tuple[int, int, list[float], float, str, list[str]]:
     """Ray task: (file, task index, summed natural log-probabilities per window, seconds, device, notes)."""
     from toksmith.lm.loading import load_lm
@@ -57,23 +42,25 @@ def _score_task(task: tuple[dict[str, Any], int, int, list[int], list[tuple[int,
     torch = require_torch("scoring in bits per byte")
     t0 = time.perf_counter()
     sums = []
-    for lo, hi, first in windows:
-        chunk = torch.tensor([ids[lo:hi]], device=lm.device)
+    for lo, hi, first, restart in windows:
+        read, first = window_ids(ids[lo:hi], first, bos=lm.bos_id, restart=restart)
+        chunk = torch.tensor([read], device=lm.device)
         with torch.inference_mode():
             logits = lm.model(input_ids=chunk).logits[0].double()
         logp = torch.log_softmax(logits, dim=-1)
-        got = logp[first - 1: hi - lo - 1].gather(1, chunk[0, first:][:, None])[:, 0]
+        got = logp[first - 1: len(read) - 1].gather(1, chunk[0, first:][:, None])[:, 0]
         sums.append(float(got.sum()))
     return file_idx, task_idx, sums, time.perf_counter() - t0, lm.device, list(lm.notes)
 
 
 def _tasks(recipe: dict[str, Any], seqs: list[list[int]], plans: list[list[tuple[int, int, int]]], per_task: int
-           ) -> Iterator[tuple[dict[str, Any], int, int, list[int], list[tuple[int, int, int]]]]:
+           ) -> Iterator[tuple[dict[str, Any], int, int, list[int], list[tuple[int, int, int, bool]]]]:
     for f, (seq, plan) in enumerate(zip(seqs, plans, strict=True)):
         for t, k in enumerate(range(0, len(plan), per_task)):
             group = plan[k:k + per_task]
             base = group[0][0]
-            yield recipe, f, t, seq[base:group[-1][1]], [(lo - base, hi - base, first) for lo, hi, first in group]
+            yield recipe, f, t, seq[base:group[-1][1]], [(lo - base, hi - base, first, lo > 0)
+                                                         for lo, hi, first in group]
 
 
 def score_files_sharded(
