@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from toksmith import defaults
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM, require_torch
 
-__all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_files", "score_text", "window_ids", "window_plan"]
+__all__ = ["FileScore", "ModelScore", "score_bits_per_byte", "score_files", "score_text", "window_logprobs",
+           "window_plan"]
 
 
 @dataclass
@@ -84,7 +86,7 @@ class ModelScore:
 
 def window_plan(n: int, window: int, stride: int) -> list[tuple[int, int, int]]:
     """(lo, hi, first) of every window over a sequence of `n` ids (BOS included): it scores seq[lo + first:hi]
-    with seq[lo:lo + first] as context (`window_ids`: after BOS). Every token is scored once, with at least
+    with seq[lo:lo + first] as context (`window_logprobs`: after BOS). Every token is scored once, with at least
     `window - stride` tokens of context; the byte-level windows (`bridge.batched.byte_windows`) follow it."""
     if not 0 < stride <= window - 1:
         raise OptionError(f"stride must be in 1..window-1 (got window={window}, stride={stride})")
@@ -98,14 +100,19 @@ def window_plan(n: int, window: int, stride: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def window_ids(ids: Sequence[int], first: int, *, bos: int, restart: bool) -> tuple[list[int], int]:
-    """What one window's forward reads (`ids` = seq[lo:hi]) and the index of its first scored id in it.
+def window_logprobs(lm: LM, ids: Sequence[int], first: int, *, restart: bool) -> Any:
+    """Natural log-probabilities of one window's scored ids (`ids` = seq[lo:hi], the first `first` context).
 
     Windows after the first (`restart`) read BOS before their context, as the byte-level windows restart
     from BOS: without it a window starts mid-document with no BOS, which Gemma 3 reads very differently
     (its token-level BPB on 20 KB of English was 0.045 above its exact byte-level BPB).
     """
-    return ([bos, *ids], first + 1) if restart else (list(ids), first)
+    torch = require_torch("scoring in bits per byte")
+    read, first = ([lm.bos_id, *ids], first + 1) if restart else (list(ids), first)
+    chunk = torch.tensor([read], device=lm.device)
+    with torch.inference_mode():
+        logp = torch.log_softmax(lm.model(input_ids=chunk).logits[0].double(), dim=-1)
+    return logp[first - 1: len(read) - 1].gather(1, chunk[0, first:][:, None])[:, 0]
 
 
 def score_text(lm: LM, text: str, *, window: int = defaults.WINDOW, stride: int = defaults.STRIDE,
@@ -116,23 +123,16 @@ def score_text(lm: LM, text: str, *, window: int = defaults.WINDOW, stride: int 
     `progress` is called with the number of tokens scored by each window. `token_bits`, when given,
     is extended with each token's bits in order (for splitting the loss by token, e.g. transplant).
     """
-    torch = require_torch("scoring in bits per byte")
     ids = lm.tokenizer.encode(text)
     seq = [lm.bos_id] + ids
     total = 0.0
     for lo, hi, first in window_plan(len(seq), window, stride):
-        read, first = window_ids(seq[lo:hi], first, bos=lm.bos_id, restart=lo > 0)
-        chunk = torch.tensor([read], device=lm.device)
-        with torch.inference_mode():
-            logits = lm.model(input_ids=chunk).logits[0].double()
-        logp = torch.log_softmax(logits, dim=-1)
-        tgt = chunk[0, first:]
-        got = logp[first - 1: len(read) - 1].gather(1, tgt[:, None])[:, 0]
+        got = window_logprobs(lm, seq[lo:hi], first, restart=lo > 0)
         total -= float(got.sum()) / math.log(2)
         if token_bits is not None:
             token_bits.extend((-got / math.log(2)).tolist())
         if progress:
-            progress(len(read) - first)
+            progress(hi - lo - first)
     return total, len(ids)
 
 

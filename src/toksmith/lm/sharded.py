@@ -18,7 +18,7 @@ from typing import Any
 
 from toksmith import defaults
 from toksmith.errors import OptionError
-from toksmith.lm.scoring import FileScore, window_ids, window_plan
+from toksmith.lm.scoring import FileScore, window_logprobs, window_plan
 
 __all__ = ["score_files_sharded", "window_plan"]
 
@@ -30,7 +30,6 @@ def _score_task(task: tuple[dict[str, Any], int, int, list[int], list[tuple[int,
                 ) -> tuple[int, int, list[float], float, str, list[str]]:
     """Ray task: (file, task index, summed natural log-probabilities per window, seconds, device, notes)."""
     from toksmith.lm.loading import load_lm
-    from toksmith.lm.scoring import require_torch
 
     recipe, file_idx, task_idx, ids, windows = task
     key = (recipe["spec"], recipe["device"], recipe["dtype"], recipe["revision"])
@@ -39,17 +38,9 @@ def _score_task(task: tuple[dict[str, Any], int, int, list[int], list[tuple[int,
         _LMS.clear()  # one model per worker process at a time
         lm = _LMS[key] = load_lm(recipe["spec"], device=recipe["device"], dtype=recipe["dtype"],
                                  revision=recipe["revision"])
-    torch = require_torch("scoring in bits per byte")
     t0 = time.perf_counter()
-    sums = []
-    for lo, hi, first, restart in windows:
-        read, first = window_ids(ids[lo:hi], first, bos=lm.bos_id, restart=restart)
-        chunk = torch.tensor([read], device=lm.device)
-        with torch.inference_mode():
-            logits = lm.model(input_ids=chunk).logits[0].double()
-        logp = torch.log_softmax(logits, dim=-1)
-        got = logp[first - 1: len(read) - 1].gather(1, chunk[0, first:][:, None])[:, 0]
-        sums.append(float(got.sum()))
+    sums = [float(window_logprobs(lm, ids[lo:hi], first, restart=restart).sum())
+            for lo, hi, first, restart in windows]
     return file_idx, task_idx, sums, time.perf_counter() - t0, lm.device, list(lm.notes)
 
 
