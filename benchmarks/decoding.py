@@ -106,6 +106,8 @@ def main() -> None:
     ap.add_argument("--calib-skip", type=int, default=1, help="calibrate on the questions from this index on")
     ap.add_argument("--calib-tree", default="8,24,32,32,24,16,8", help="the large template to measure")
     ap.add_argument("--calib-nodes", default="80,40,20", help="node counts of the templates to write")
+    ap.add_argument("--calib-method", default="recycle", choices=("recycle", "hybrid"),
+                    help="calibrate on recycle's accepted paths, or on what M's nodes add beyond hybrid's chain")
     ap.add_argument("--profile", action="store_true", help="ms per step by part (first --limit subset prompts)")
     ap.add_argument("--limit", type=int, default=0, help="--mat-only: first N prompts of the subset (smoke)")
     ap.add_argument("--tag", default="", help="suffix for the JSON file names")
@@ -359,29 +361,48 @@ def profile(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None
 
 
 def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
-    """Count accepted rank paths of a large recycle template on prompts outside the subset."""
-    from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate, template_from_counts
+    """Count accepted rank paths of a large template on prompts outside the subset.
+
+    recycle: counts[p] = steps that accepted the node at rank path p; the N most counted paths are the
+    template (`template_from_counts`). hybrid: the accepted run of a step is the longer of the suffix
+    chain's (c) and the template's, so a template node adds a token only where it is accepted deeper
+    than c: gains[p] = steps that accepted p at a depth > c, and the template is the N-node subtree of
+    largest total gain (`template_from_gains`, a tree knapsack: such gains need not fall with depth).
+    Expected step MAT of a template on these prompts: 1 + sum of its paths' counts (recycle) or
+    1 + mean c + sum of its gains (hybrid), divided by the steps.
+    """
+    from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate, template_from_counts, template_from_gains
     from toksmith.decoding.api import resolve_template
+    from toksmith.decoding.draft import FROM_RECYCLE, FROM_SUFFIX
 
     big = resolve_template(args.calib_tree, DEFAULTS["k"])
+    hybrid = args.calib_method == "hybrid"
     qs = [q for per in range(args.calib_skip, 10) for q in stratified(questions, 1, skip=per)][: args.calibrate]
     counts: dict[tuple[int, ...], int] = defaultdict(int)
+    gains: dict[tuple[int, ...], int] = {p: 0 for p in big.paths}
     m = AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=args.order or DEFAULTS["order"])
-    steps = 0
+    steps = chain_acc = 0
     mats = []
 
     def on_step(draft, path) -> None:
-        nonlocal steps
+        nonlocal steps, chain_acc
         steps += 1
-        assert len(draft) == len(big) + 1  # recycle: draft node i is template node i (M rows are distinct)
+        # the template is filled first into an empty tree (siblings are distinct tokens of one M row), so
+        # draft node i is template node i; hybrid's chain nodes come after them or reuse them
+        assert len(draft) >= len(big) + 1 and all(draft.sources[i] & FROM_RECYCLE for i in (1, len(big)))
+        c = sum(1 for node in path[1:] if draft.sources[node] & FROM_SUFFIX)
+        chain_acc += c
         for node in path[1:]:
-            counts[big.paths[node - 1]] += 1
+            if node <= len(big):
+                counts[big.paths[node - 1]] += 1
+                if draft.depths[node] > c:
+                    gains[big.paths[node - 1]] += 1
 
     t0 = time.perf_counter()
     for i, q in enumerate(qs):
         ids = chat_ids(hf_tok, q["turns"][0])
-        r = generate(lm, ids, max_new_tokens=args.max_new_tokens, method="recycle", tree=big, adjacency=m,
-                     eos_ids=eos, adaptive=False, on_step=on_step)
+        r = generate(lm, ids, max_new_tokens=args.max_new_tokens, method=args.calib_method, tree=big,
+                     adjacency=m, eos_ids=eos, adaptive=False, on_step=on_step, suffix_len=args.suffix_len)
         mats.append(r.stats.step_mat)
         print(f"[{i + 1}/{len(qs)}] {q['question_id']} {q['category']:>15} step MAT {r.stats.step_mat:.2f} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -390,22 +411,27 @@ def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> No
     m.save(out / f"decoding_hot_m{args.tag}.safetensors")
     written = {}
     for nodes in (int(x) for x in args.calib_nodes.split(",")):
-        t = template_from_counts(counts, nodes)
-        exp = sum(counts[p] for p in t.paths) / steps
+        t = template_from_gains(gains, nodes) if hybrid else template_from_counts(counts, nodes)
+        got = chain_acc + sum(gains[p] for p in t.paths) if hybrid else sum(counts[p] for p in t.paths)
+        exp = got / steps
         path = out / f"decoding_template_{nodes}{args.tag}.json"
         atomic_write_text(path, json.dumps({"paths": [list(p) for p in t.paths], "widths": t.widths(),
                                             "expected_accepted_per_step": exp, "steps": steps,
                                             "calib_tree": args.calib_tree, "order": m.order,
+                                            "calib_method": args.calib_method,
                                             "questions": [q["question_id"] for q in qs]}))
         written[nodes] = {"file": str(path), "widths": t.widths(), "expected_step_mat": 1 + exp}
         print(f"{nodes:4d} nodes: widths {t.widths()}, calibration step MAT if static = {1 + exp:.2f} -> {path}")
-    full = sum(counts.values()) / steps
-    print(f"the whole {len(big)}-node tree: step MAT {statistics.mean(mats):.2f} (mean of prompts), "
-          f"{1 + full:.2f} (pooled); {steps} steps on {len(qs)} prompts outside the subset")
+    full = (chain_acc + sum(gains.values())) / steps if hybrid else sum(counts.values()) / steps
+    print(f"the whole {len(big)}-node tree ({args.calib_method}): step MAT {statistics.mean(mats):.2f} (mean of "
+          f"prompts), {1 + full:.2f} (pooled); {steps} steps on {len(qs)} prompts outside the subset"
+          + (f"; the chain alone {1 + chain_acc / steps:.2f}" if hybrid else ""))
     atomic_write_text(out / f"decoding_calibration{args.tag}.json", json.dumps({
         "device": device, "max_new_tokens": args.max_new_tokens, "calib_tree": args.calib_tree,
+        "calib_method": args.calib_method, "suffix_len": args.suffix_len, "chain_accepted": chain_acc,
         "questions": [q["question_id"] for q in qs], "steps": steps, "templates": written,
-        "counts": [[list(p), c] for p, c in sorted(counts.items(), key=lambda pc: -pc[1])]}, indent=1))
+        "counts": [[list(p), c] for p, c in sorted(counts.items(), key=lambda pc: -pc[1])],
+        "gains": [[list(p), g] for p, g in sorted(gains.items(), key=lambda pg: -pg[1]) if g]}, indent=1))
 
 
 def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
@@ -417,21 +443,23 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
     order = args.order or DEFAULTS["order"]
     start_m = (AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m
                else AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=order))
-    specs = []  # one per row: --trees entries "TREE[@METHOD,METHOD][@sfx=N][@branch=W][@order=O]"
+    # one row per --trees entry "TREE[@METHOD,METHOD][@sfx=N][@branch=W][@order=O][@recent=1]" (TREE may be
+    # dynN: N nodes grown each step from M's probabilities)
+    specs = []
     for entry in (e for e in args.trees.split(";") if e):
         tree, *opts = entry.split("@")
-        kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order}
+        kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order, "recent": None}
         methods = [m for m in args.methods.split(",") if m]
         for o in opts:
             if "=" in o:
                 key, val = o.split("=", 1)
                 key = {"sfx": "suffix_len"}.get(key, key)
-                kw[key] = int(val) if key in ("suffix_len", "order") else val
+                kw[key] = int(val) if key in ("suffix_len", "order", "recent") else val
             else:
                 methods = o.split(",")
         label = Path(tree).stem if tree.endswith(".json") else tree
-        extra = "".join(f" {k}={v}" for k, v in (("sfx", kw["suffix_len"]), ("branch", kw["branch"]))
-                        if v is not None)
+        extra = "".join(f" {k}={v}" for k, v in (("sfx", kw["suffix_len"]), ("branch", kw["branch"]),
+                                                  ("recent", kw["recent"])) if v is not None)
         for method in methods:
             specs.append({"key": f"{method} {label} o{kw['order']}{extra if method.startswith('hybrid') else ''}",
                           "tree": tree, "method": method, **kw})
@@ -454,11 +482,13 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
                                                         order=sp["order"])
             r = generate(lm, ids, max_new_tokens=n, method=base, tree=sp["tree"], suffix_len=sp["suffix_len"],
                          adjacency=adj, eos_ids=eos, adaptive=False,
-                         branch=sp["branch"] if base == "hybrid" else None)
+                         branch=sp["branch"] if base == "hybrid" else None,
+                         suffix_recent=bool(sp["recent"]) if sp["recent"] is not None else None)
             st = r.stats
             rec["rows"][sp["key"]] = {
                 "identical": r.ids == ref, "tokens": st.new_tokens, "forwards": st.forwards,
                 "steps": st.steps, "mat": st.mat, "step_mat": st.step_mat, "nodes": st.tree_nodes,
+                "draft_nodes": st.draft_tokens / max(1, st.steps),
                 "accepted_suffix": st.accepted_suffix, "accepted_recycle": st.accepted_recycle,
                 "min_margin": st.min_margin}
         records.append(rec)
@@ -469,7 +499,8 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
     cats = sorted({r["category"] for r in records}) + ["ALL"]
     table = []
     for i, k in enumerate(keys):
-        print(f"row {i}: {k}")
+        print(f"row {i}: {k} (draft nodes with the root, max {max(r['rows'][k]['nodes'] for r in records)}, "
+              f"mean {statistics.mean(r['rows'][k]['draft_nodes'] for r in records) + 1:.1f})")
     print(f"{'category':>15} " + " | ".join(f"{'row ' + str(i):>24}" for i in range(len(keys))))
     for cat in cats:
         recs = [r for r in records if cat in ("ALL", r["category"])]

@@ -99,3 +99,72 @@ def test_order_two_rows_follow_the_token_pair(tmp_path) -> None:
     assert all(np.array_equal(loaded.pairs[k], m.pairs[k]) for k in m.pairs)
     with pytest.raises(OptionError, match="order"):
         AdjacencyMatrix(20, 2, order=3)
+
+
+def test_template_from_gains_is_the_best_subtree_by_brute_force() -> None:
+    """The tree knapsack against every prefix-closed subset of random small trees."""
+    import itertools
+    import random
+
+    from toksmith.decoding import template_from_gains
+
+    rng = random.Random(9)
+    for _ in range(60):
+        paths = [(0,), (1,), (2,)]
+        for _ in range(rng.randint(0, 7)):
+            child = rng.choice(paths) + (rng.randint(0, 2),)
+            if child not in paths:
+                paths.append(child)
+        gains = {p: rng.choice([0, 0, 1, 2, 3, 5, 8]) for p in paths}
+        n = rng.randint(1, len(paths))
+        best = max(sum(gains[p] for p in sub) for r in range(1, n + 1) for sub in itertools.combinations(paths, r)
+                   if all(len(p) == 1 or p[:-1] in sub for p in sub))
+        t = template_from_gains(gains, n)
+        assert len(t) == n and sum(gains.get(p, 0) for p in t.paths) == best
+    # a node may gain where its parent does not (hybrid: deeper than the chain); top-N would take (1,), (2,)
+    assert template_from_gains({(0,): 0, (0, 0): 10, (1,): 3, (2,): 2}, 2).paths == [(0,), (0, 0)]
+    # equal gains: the rank prior 1 / prod(rank + 1) fills the slots ((0, 0): 1 beats (1,): 1/2)
+    assert template_from_gains({(0,): 0, (1,): 0, (2,): 0, (0, 0): 0}, 2).paths == [(0,), (0, 0)]
+    assert template_from_gains({(0,): 0, (1,): 1, (2,): 0, (0, 0): 0}, 2).paths == [(0,), (1,)]
+    with pytest.raises(OptionError, match="gain"):
+        template_from_gains({(0,): -1}, 2)
+
+
+def test_grown_tree_follows_m_probabilities() -> None:
+    m = AdjacencyMatrix(20, 3, order=1)
+    m.update([5, 7, 8], [[7, 8, 1], [9, 2, 3], [4, 6, 0]], probs=[[0.6, 0.3, 0.1], [0.9, 0.05, 0.05],
+                                                                   [0.5, 0.4, 0.1]])
+    tree = build_draft(5, template=None, adjacency=m, grow=4)
+    # scores: 7 0.6, 7->9 0.54, 8 0.3, 8->4 0.15, 1 0.1, ...; rows of unwritten tokens (9) hold the prior
+    assert tree.tokens == [5, 7, 9, 8, 4] and tree.parents == [-1, 0, 1, 0, 3]
+    assert all(s == FROM_RECYCLE for s in tree.sources[1:])
+    loaded = m.copy()
+    assert np.array_equal(loaded.probs, m.probs) and loaded.probs[9, 0] == pytest.approx(0.1)
+
+
+def test_probabilities_saved_with_m(tmp_path) -> None:
+    m = AdjacencyMatrix(20, 2, order=2)
+    m.update([4, 5], [[1, 2], [7, 8]], prev=[-1, 4], probs=[[0.7, 0.2], [0.6, 0.3]])
+    loaded = AdjacencyMatrix.load(m.save(tmp_path / "m.safetensors"))
+    assert np.array_equal(loaded.probs, m.probs)
+    row, probs = loaded.successors_probs(5, 4)
+    assert row.tolist() == [7, 8] and probs.tolist() == pytest.approx([0.6, 0.3])
+
+
+def test_dynamic_tree_option() -> None:
+    from toksmith.decoding.api import grow_budget
+
+    assert grow_budget("dyn80") == 80 and grow_budget("tr80") == 0
+    with pytest.raises(OptionError, match="dyn"):
+        grow_budget("dynamic")
+
+
+def test_grown_tree_under_the_chain_shares_one_budget() -> None:
+    m = AdjacencyMatrix(20, 3, order=1)
+    m.update([5, 7, 8], [[7, 8, 1], [9, 2, 3], [4, 6, 0]], probs=[[0.6, 0.3, 0.1], [0.9, 0.05, 0.05],
+                                                                   [0.5, 0.4, 0.1]])
+    tree = build_draft(5, template=None, adjacency=m, chain=[7, 3], grow=3, chain_match=1)
+    # chain 7 (score 1/2), 3 (1/3); M's 7 under the root (0.6) is the chain's node: no budget, score 0.6;
+    # then 9 under 7 (0.54), 8 (0.3), 4 under 8 (0.15); 3's row is the prior (1/3 * 0.1): not reached
+    assert tree.tokens == [5, 7, 3, 9, 8, 4] and tree.parents == [-1, 0, 1, 1, 0, 4]
+    assert tree.sources[1] == FROM_RECYCLE | FROM_SUFFIX and tree.sources[2] == FROM_SUFFIX

@@ -87,6 +87,10 @@ def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, share
         res = generate(smol, ids, max_new_tokens=24, method=method, tree="tr80", adjacency=m, eos_ids=eos,
                        adaptive=False)
         assert res.ids == ref and res.stats.tree_nodes >= 81, res.stats
+    # a tree grown each step from M's stored probabilities (hot M from the prompts above) changes drafts only
+    res = generate(smol, ids, max_new_tokens=24, method="hybrid", tree="dyn40", adjacency=hot.copy(), eos_ids=eos,
+                   adaptive=False)
+    assert res.ids == ref and res.stats.tree_nodes >= 41, res.stats
 
 
 def test_gemma3_methods_equal_greedy_across_the_sliding_window(gemma, shared_data) -> None:

@@ -9,13 +9,13 @@ import pytest
 from toksmith.decoding import SuffixAutomaton, SuffixDrafter, longest_earlier_match
 
 
-def _automaton_match(text: list[int]) -> tuple[int, int]:
-    sam = SuffixAutomaton()
+def _automaton_match(text: list[int], recent: bool = False) -> tuple[int, int]:
+    sam = SuffixAutomaton(recent=recent)
     sam.extend_all(text)
     state = sam.link[sam.last] if sam.last else -1
     if state <= 0:
         return 0, -1
-    return sam.length[state], sam.first_end[state]
+    return sam.length[state], sam.before_end[state] if recent else sam.first_end[state]
 
 
 @pytest.mark.parametrize("alphabet", [2, 3, 7])
@@ -24,6 +24,17 @@ def test_automaton_matches_bruteforce_on_random_sequences(alphabet: int) -> None
     for _ in range(300):
         text = [rng.randrange(alphabet) for _ in range(rng.randrange(1, 40))]
         assert _automaton_match(text) == longest_earlier_match(text), text
+        assert _automaton_match(text, recent=True) == longest_earlier_match(text, recent=True), text
+
+
+def test_recent_drafts_follow_the_latest_occurrence() -> None:
+    drafter = SuffixDrafter(recent=True)
+    drafter.extend([1, 2, 3, 9, 1, 2, 4, 1, 2])
+    hit = drafter.match(2)
+    assert hit is not None and hit.length == 2 and hit.draft == (4, 1)  # first occurrence would give (3, 9)
+    for tok in [4, 1, 2]:  # online: every prefix agrees with the oracle
+        drafter.extend([tok])
+    assert drafter.match(3).draft == (4, 1, 2)
 
 
 def test_online_drafts_match_bruteforce_on_real_text(shared_data, smollm2) -> None:

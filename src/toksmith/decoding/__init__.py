@@ -20,8 +20,9 @@ from toksmith.decoding.templates import TEMPLATES as TEMPLATES
 from toksmith.decoding.templates import Template as Template
 from toksmith.decoding.templates import load_template as load_template
 from toksmith.decoding.templates import template_from_counts as template_from_counts
+from toksmith.decoding.templates import template_from_gains as template_from_gains
 from toksmith.decoding.templates import template_from_widths as template_from_widths
 
 __all__ = ["DEFAULTS", "METHODS", "TEMPLATES", "AdjacencyMatrix", "DecodeResult", "DecodeStats", "DraftTree",
            "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft", "generate", "load_template",
-           "longest_earlier_match", "template_from_counts", "template_from_widths"]
+           "longest_earlier_match", "template_from_counts", "template_from_gains", "template_from_widths"]

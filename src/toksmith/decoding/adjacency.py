@@ -8,6 +8,10 @@ prompts and can be saved to and loaded from a safetensors file (no pickles).
 With `order=2` M also keeps, per token PAIR (a, t) seen, the top-k that last followed t right after a;
 a draft node whose (parent, token) pair has such a row takes its successors from it (more specific to
 the context than t's row alone), and from t's row otherwise.
+
+Every row also keeps the probabilities the model gave its successors when the row was written
+(`probs`), so a draft can be grown where M is confident (`draft.build_draft(grow=N)`); rows never
+written hold a small rank prior.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ FORMAT = "toksmith-recycle-adjacency/1"
 #: 2: keep token-pair rows too (on SmolLM2 / Spec-Bench they raise acceptance at no forward cost;
 #: benchmarks/RESULTS.md "decoding, session 5")
 DEFAULT_ORDER = 2
+
+
+def _prior(k: int) -> np.ndarray:
+    """The probabilities assumed for a row never written: small, falling with the rank."""
+    return (0.1 / np.arange(1, k + 1)).astype(np.float32)
 
 
 class AdjacencyMatrix:
@@ -51,32 +60,40 @@ class AdjacencyMatrix:
         self.order = int(order)
         self.table = np.tile(np.arange(k, dtype=np.int64), (vocab_size, 1))
         self.seen = np.zeros(vocab_size, dtype=bool)
-        #: order 2: pair key a * V + t -> the top-k that last followed t after a
+        #: the model's probability of each successor when its row was written
+        self.probs = np.tile(_prior(k), (vocab_size, 1))
+        #: order 2: pair key a * V + t -> the top-k that last followed t after a (and their probabilities)
         self.pairs: dict[int, np.ndarray] = {}
+        self.pair_probs: dict[int, np.ndarray] = {}
 
     @property
     def vocab_size(self) -> int:
         return int(self.table.shape[0])
 
-    def update(self, tokens: Any, topk: Any, prev: Any = None) -> None:
+    def update(self, tokens: Any, topk: Any, prev: Any = None, probs: Any = None) -> None:
         """Overwrite the rows of `tokens` (shape (n,)) with `topk` (shape (n, k), best first).
 
         When a token repeats within one call, its last occurrence wins (the order the model saw them).
         `prev` (order 2): the token before each of `tokens` (-1: none), keying the pair rows.
+        `probs` (shape (n, k)): the model's probabilities of `topk` (None: the rank prior).
         """
         toks = np.asarray(tokens, dtype=np.int64).reshape(-1)
         rows = np.asarray(topk, dtype=np.int64).reshape(len(toks), -1)[:, : self.k]
+        ps = (np.tile(_prior(self.k), (len(toks), 1)) if probs is None
+              else np.asarray(probs, dtype=np.float32).reshape(len(toks), -1)[:, : self.k])
         # numpy leaves the winner of repeated indices unspecified: keep each token's last row explicitly
         _, first_from_end = np.unique(toks[::-1], return_index=True)
         keep = len(toks) - 1 - first_from_end
         self.table[toks[keep]] = rows[keep]
+        self.probs[toks[keep]] = ps[keep]
         self.seen[toks] = True
         if self.order == 2 and prev is not None:
             keys = np.asarray(prev, dtype=np.int64).reshape(-1) * self.vocab_size + toks
-            pairs = self.pairs
+            pairs, pair_probs = self.pairs, self.pair_probs
             for i, key in enumerate(keys.tolist()):  # in order: a repeated pair's last row wins
                 if key >= 0:
                     pairs[key] = rows[i]
+                    pair_probs[key] = ps[i]
 
     def successors(self, token: int, prev: int = -1) -> np.ndarray:
         """The successors of `token` (after `prev`, when order 2 has that pair's row)."""
@@ -86,11 +103,21 @@ class AdjacencyMatrix:
                 return row
         return self.table[int(token)]
 
+    def successors_probs(self, token: int, prev: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """`successors(token, prev)` and the probabilities the model gave them when the row was written."""
+        if prev >= 0 and self.pairs:
+            key = prev * self.vocab_size + token
+            row = self.pairs.get(key)
+            if row is not None:
+                return row, self.pair_probs[key]
+        return self.table[int(token)], self.probs[int(token)]
+
     def copy(self) -> AdjacencyMatrix:
         out = AdjacencyMatrix.__new__(AdjacencyMatrix)
         out.k, out.model, out.order = self.k, self.model, self.order
-        out.table, out.seen = self.table.copy(), self.seen.copy()
+        out.table, out.seen, out.probs = self.table.copy(), self.seen.copy(), self.probs.copy()
         out.pairs = dict(self.pairs)  # rows are never written in place, so sharing them is safe
+        out.pair_probs = dict(self.pair_probs)
         return out
 
     def save(self, path: str | Path) -> Path:
@@ -99,11 +126,14 @@ class AdjacencyMatrix:
 
         meta = {"format": FORMAT, "model": self.model, "k": str(self.k), "vocab_size": str(self.vocab_size),
                 "order": str(self.order)}
-        arrays = {"table": self.table, "seen": self.seen.astype(np.uint8)}
+        arrays = {"table": self.table, "seen": self.seen.astype(np.uint8), "probs": self.probs}
         if self.order == 2:
-            arrays["pair_keys"] = np.fromiter(self.pairs, dtype=np.int64, count=len(self.pairs))
-            arrays["pair_rows"] = (np.stack(list(self.pairs.values())) if self.pairs
+            keys = list(self.pairs)
+            arrays["pair_keys"] = np.asarray(keys, dtype=np.int64)
+            arrays["pair_rows"] = (np.stack([self.pairs[q] for q in keys]) if keys
                                    else np.zeros((0, self.k), dtype=np.int64))
+            arrays["pair_probs"] = (np.stack([self.pair_probs[q] for q in keys]).astype(np.float32) if keys
+                                    else np.zeros((0, self.k), dtype=np.float32))
         data = save(arrays, metadata=meta)
         return atomic_write_bytes(path, data)
 
@@ -131,10 +161,17 @@ class AdjacencyMatrix:
         out.k, out.model = int(table.shape[1]), meta.get("model", "")
         out.order = int(meta.get("order", "1"))
         out.table, out.seen = table, arrays["seen"].astype(bool)
-        out.pairs = {}
+        # files written before probabilities were kept: the rank prior
+        out.probs = (arrays["probs"].astype(np.float32) if "probs" in arrays
+                     else np.tile(_prior(out.k), (table.shape[0], 1)))
+        out.pairs, out.pair_probs = {}, {}
         if out.order == 2 and "pair_keys" in arrays:
             rows = arrays["pair_rows"].astype(np.int64)
-            out.pairs = {int(key): rows[i] for i, key in enumerate(arrays["pair_keys"].tolist())}
+            keys = arrays["pair_keys"].tolist()
+            probs = (arrays["pair_probs"].astype(np.float32) if "pair_probs" in arrays
+                     else np.tile(_prior(out.k), (len(keys), 1)))
+            out.pairs = {int(key): rows[i] for i, key in enumerate(keys)}
+            out.pair_probs = {int(key): probs[i] for i, key in enumerate(keys)}
         return out
 
 

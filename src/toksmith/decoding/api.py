@@ -28,7 +28,7 @@ METHODS = ("greedy", "recycle", "suffix", "hybrid")
 #: The one place the defaults live (the CLI and benchmark read them).
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
                             "adaptive": True, "min_gain": 0.5, "probe": 4, "long_match": 4,
-                            "order": DEFAULT_ORDER}
+                            "order": DEFAULT_ORDER, "suffix_recent": False}
 
 
 @dataclass
@@ -70,6 +70,15 @@ class DecodeResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ids": self.ids, "text": self.text, "stats": asdict(self.stats)}
+
+
+def grow_budget(tree: object) -> int:
+    """N for a dynamic tree named "dynN" (N nodes grown from M's probabilities each step), else 0."""
+    if isinstance(tree, str) and tree.startswith("dyn"):
+        if not tree[3:].isdigit() or int(tree[3:]) < 1:
+            raise OptionError(f"tree '{tree}': a dynamic tree is 'dyn' and a positive node count, e.g. dyn80")
+        return int(tree[3:])
+    return 0
 
 
 def resolve_template(tree: str | Template | Sequence[int] | None, k: int) -> Template:
@@ -121,7 +130,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
              suffix_len: int | None = None, corpus: Iterable[Sequence[int]] = (), min_match: int | None = None,
              eos_ids: Iterable[int] | None = None, add_bos: bool = True,
              adaptive: bool | None = None, branch: str | Template | Sequence[int] | None = None,
-             on_step: Callable[[DraftTree, list[int]], None] | None = None) -> DecodeResult:
+             on_step: Callable[[DraftTree, list[int]], None] | None = None,
+             suffix_recent: bool | None = None) -> DecodeResult:
     """Greedy-decode up to `max_new_tokens` after `prompt`, optionally with lossless drafts.
 
     Args:
@@ -129,7 +139,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         prompt: text (encoded with the model's tokenizer, after its BOS when `add_bos`) or token ids.
         method: "greedy", "recycle", "suffix" or "hybrid".
         tree: the recycle template: a name in `TEMPLATES` ("cpu" default, "tr80"), widths per depth
-            ("4,3,2") or a `Template`.
+            ("4,3,2"), a .json file of rank paths, a `Template`, or "dynN": N nodes grown each step
+            where M's stored probabilities are highest (`draft.build_draft(grow=N)`).
         adjacency: M to start from and update in place (hot start across calls); None = a cold M
             filled from this prompt's prefill logits.
         suffix_len: longest suffix chain drafted per step (default DEFAULTS["suffix_len"]).
@@ -140,7 +151,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             least DEFAULTS["long_match"] tokens (default on: a tree forward costs more than a greedy one on
             a CPU). Never changes the output, only the cost.
         branch: hybrid only: a small template (e.g. "1" or "2,1") hung from M under every node of the
-            suffix chain, so a chain that stops matching still offers recycled successors (default none).
+            suffix chain, so a chain that stops matching still offers recycled successors (default none);
+            with a "dynN" tree, "dyn" grows the N nodes under the chain's nodes too, one budget for both.
+        suffix_recent: the chain follows the context match's most recent earlier occurrence instead of
+            its first (default DEFAULTS["suffix_recent"]).
         on_step: called after every verification with the draft tree and its accepted nodes (root
             first); for measuring which tree positions are accepted (`templates.template_from_counts`).
     Returns:
@@ -160,8 +174,12 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     use_m = method in ("recycle", "hybrid")
     use_suffix = method in ("suffix", "hybrid")
     k = adjacency.k if adjacency is not None else DEFAULTS["k"]
-    template = resolve_template(tree, k) if use_m else None
-    twig = resolve_template(branch, k) if branch is not None and method == "hybrid" else None
+    grow = grow_budget(tree) if use_m else 0
+    template = resolve_template(tree, k) if use_m and not grow else None
+    grow_chain = branch == "dyn" and method == "hybrid"
+    if grow_chain and not grow:
+        raise OptionError("branch 'dyn' grows under the suffix chain from a dynamic tree: give tree='dynN' too")
+    twig = resolve_template(branch, k) if branch is not None and method == "hybrid" and not grow_chain else None
     for t in (template, twig):
         if t is not None and t.max_rank > k:
             raise OptionError(f"the tree uses successor rank {t.max_rank - 1} but M keeps only {k}")
@@ -174,13 +192,14 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
                                                                                order=DEFAULTS["order"])
     drafter = None
     if use_suffix:
-        drafter = SuffixDrafter(corpus, min_match=DEFAULTS["min_match"] if min_match is None else min_match)
+        drafter = SuffixDrafter(corpus, min_match=DEFAULTS["min_match"] if min_match is None else min_match,
+                                recent=DEFAULTS["suffix_recent"] if suffix_recent is None else bool(suffix_recent))
         drafter.extend(ids)
     ver = Verifier(lm, topk=k if use_m else 0)
     t0 = time.perf_counter()
     first, prompt_toks, succ = ver.prefill(ids)
     if m is not None and succ is not None:
-        m.update(prompt_toks, succ, prev=[-1, *ids[:-1]])
+        m.update(prompt_toks, succ[0], prev=[-1, *ids[:-1]], probs=succ[1])
     out = [first]
     acc_suffix = acc_recycle = drafted = nodes = steps = fed = 0
     gain = 1.0  # running mean of accepted draft tokens per step (optimistic start)
@@ -193,23 +212,26 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         full = not adaptive or gain >= DEFAULTS["min_gain"] or steps % DEFAULTS["probe"] == 0
         ta = clock()
         chain: Sequence[int] = ()
+        match = 0
         if drafter is not None:
             drafter.extend(out[fed:])
             fed = len(out)
             hit = drafter.match(suffix_len)
             if hit is not None and (full or hit.length >= DEFAULTS["long_match"]):
-                chain = hit.draft
+                chain, match = hit.draft, hit.length
         before = out[-2] if len(out) > 1 else ids[-1]
         draft: DraftTree = build_draft(out[-1], template=template if full else None, adjacency=m, chain=chain,
-                                       branch=twig if full else None, prev=before)
+                                       branch=twig if full else None, prev=before, grow=grow if full else 0,
+                                       chain_match=match if grow_chain else 0)
         tb = clock()
         path, emitted, succ = ver.verify(draft)
         tc = clock()
         if len(draft) > 1:
             gain = 0.7 * gain + 0.3 * (len(path) - 1)
         if m is not None and succ is not None:
-            m.update(draft.tokens, succ,
-                     prev=[before, *(draft.tokens[p] for p in draft.parents[1:])] if m.order == 2 else None)
+            m.update(draft.tokens, succ[0],
+                     prev=[before, *(draft.tokens[p] for p in draft.parents[1:])] if m.order == 2 else None,
+                     probs=succ[1])
         t_draft += tb - ta
         t_update += clock() - tc
         if on_step is not None:

@@ -7,6 +7,7 @@ checks every proposal in the same forward pass.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -79,16 +80,75 @@ def _fill(tree: DraftTree, at: int, template: Template, m: AdjacencyMatrix, prev
         node_of[i] = tree.add(parent, int(row[template.ranks[i]]), FROM_RECYCLE)
 
 
+def _grow(tree: DraftTree, seeds: dict[int, float], budget: int, m: AdjacencyMatrix, prev: int) -> None:
+    """Add `budget` nodes under the `seeds` (node -> score), best first by path probability from M.
+
+    A node's score is its parent's times the probability M stored for it in the parent's row (looked
+    up as `_fill` does); candidates are the next sibling and the first child of every added node
+    (rows are sorted, so no other candidate can score higher). A candidate already in the tree (a
+    suffix-chain node) costs no budget; it keeps the higher of its two scores. Ties go to the
+    candidate queued first, so the tree is deterministic.
+    """
+    tokens, parents = tree.tokens, tree.parents
+    rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    heap: list[tuple[float, int, int, int]] = []
+    offered: dict[tuple[int, int], float] = {}
+    base = dict(seeds)
+    seq = 0
+
+    def offer(node: int, rank: int) -> None:
+        nonlocal seq
+        row = rows.get(node)
+        if row is None:
+            up = parents[node]
+            row = rows[node] = m.successors_probs(tokens[node], tokens[up] if up >= 0 else prev)
+        if rank < len(row[0]):
+            score = base[node] * float(row[1][rank])
+            if score > offered.get((node, rank), -1.0):
+                offered[node, rank] = score
+                heapq.heappush(heap, (-score, seq, node, rank))
+                seq += 1
+
+    for node in seeds:
+        offer(node, 0)
+    added = 0
+    while heap and added < budget:
+        neg, _, parent, rank = heapq.heappop(heap)
+        if -neg < offered[parent, rank]:
+            continue  # a stale entry: the same candidate was offered again with a higher score
+        size = len(tree)
+        node = tree.add(parent, int(rows[parent][0][rank]), FROM_RECYCLE)
+        added += len(tree) > size
+        offer(parent, rank + 1)
+        if -neg > base.get(node, -1.0):
+            base[node] = -neg
+            offer(node, 0)
+
+
 def build_draft(root: int, *, template: Template | None, adjacency: AdjacencyMatrix | None,
-                chain: Sequence[int] = (), branch: Template | None = None, prev: int = -1) -> DraftTree:
+                chain: Sequence[int] = (), branch: Template | None = None, prev: int = -1,
+                grow: int = 0, chain_match: int = 0) -> DraftTree:
     """The draft tree under `root`: `template` filled from `adjacency`, merged with the suffix `chain`.
 
     `branch` (optional) is a small template hung from M under every node of the chain: where the
     chain stops matching the model, the recycled successors of its last right token still get a chance.
     `prev` is the committed token before `root` (-1: none), for an order-2 M.
+    `grow` > 0 replaces the static template by a tree of that many nodes grown best first where M's
+    stored probabilities are highest (a dynamic tree: deep where M is confident, wide where not).
+    `chain_match` > 0 (with `grow`): the chain came from a suffix match of that length L; its node at
+    depth d is scored L / (L + d) (the chance, by Laplace's rule, that a match grown by d tokens has held
+    each time) and grows M successors too, in one budget with the root's.
     """
     tree = DraftTree(tokens=[int(root)])
-    if template is not None and adjacency is not None and len(template):
+    if grow > 0 and adjacency is not None:
+        seeds = {0: 1.0}
+        if chain_match > 0:
+            node = 0
+            for d, tok in enumerate(chain, 1):
+                node = tree.add(node, int(tok), FROM_SUFFIX)
+                seeds[node] = chain_match / (chain_match + d)
+        _grow(tree, seeds, grow, adjacency, prev)
+    elif template is not None and adjacency is not None and len(template):
         _fill(tree, 0, template, adjacency, prev)
     node = 0
     nodes = []

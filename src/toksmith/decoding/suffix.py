@@ -4,7 +4,9 @@ A suffix automaton over the context (prompt + generated tokens) grows by one sta
 (amortised O(1)). The suffix link of the automaton's `last` state is the state of the longest suffix
 of the context that also ends at an earlier position; the tokens after that earlier end (its first
 occurrence) are the draft. An optional static corpus gets its own automaton, walked alongside the
-context; the longer of the two matches drafts (the context wins ties).
+context; the longer of the two matches drafts (the context wins ties). With `recent` the context's
+draft follows the match's most recent earlier occurrence instead of its first (a loop or a list being
+written repeats its latest form more often than its first).
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ __all__ = ["SuffixAutomaton", "SuffixDrafter", "SuffixMatch", "longest_earlier_m
 
 
 class SuffixAutomaton:
-    """Online suffix automaton over a token sequence, with the first end position of every state."""
+    """Online suffix automaton over a token sequence, with the first end position of every state.
 
-    def __init__(self) -> None:
+    With `recent`, every state also keeps its two most recent end positions (`recent_end`, `before_end`);
+    keeping them walks the suffix links of each new token (as long as its longest earlier match).
+    """
+
+    def __init__(self, *, recent: bool = False) -> None:
         self.next: list[dict[int, int]] = [{}]
         self.link: list[int] = [-1]
         self.length: list[int] = [0]
         self.first_end: list[int] = [-1]
+        self.recent = recent
+        self.recent_end: list[int] = [-1]
+        self.before_end: list[int] = [-1]
         self.last = 0
         self.text: list[int] = []
 
@@ -40,6 +49,8 @@ class SuffixAutomaton:
         length.append(length[self.last] + 1)
         link.append(0)
         first.append(pos)
+        self.recent_end.append(pos)
+        self.before_end.append(-1)
         p = self.last
         while p != -1 and tok not in nxt[p]:
             nxt[p][tok] = cur
@@ -54,12 +65,20 @@ class SuffixAutomaton:
                 length.append(length[p] + 1)
                 link.append(link[q])
                 first.append(first[q])
+                self.recent_end.append(self.recent_end[q])
+                self.before_end.append(self.before_end[q])
                 while p != -1 and nxt[p].get(tok) == q:
                     nxt[p][tok] = clone
                     p = link[p]
                 link[q] = clone
                 link[cur] = clone
         self.last = cur
+        if self.recent:  # the states of the earlier-seen suffixes of the text now also end at pos
+            s, recent, before = link[cur], self.recent_end, self.before_end
+            while s > 0:
+                before[s] = recent[s]
+                recent[s] = pos
+                s = link[s]
 
     def extend_all(self, tokens: Iterable[int]) -> None:
         for t in tokens:
@@ -75,16 +94,17 @@ class SuffixMatch:
     source: str  # "context" or "corpus"
 
 
-def longest_earlier_match(text: Sequence[int]) -> tuple[int, int]:
+def longest_earlier_match(text: Sequence[int], *, recent: bool = False) -> tuple[int, int]:
     """Brute force: (length, first earlier end) of the longest suffix of `text` that also ends earlier.
 
-    The reference the automaton is tested against: O(n^2) per call. Returns (0, -1) when no suffix
-    (not even the last token) occurred before.
+    `recent`: the most recent earlier end instead of the first. The reference the automaton is tested
+    against: O(n^2) per call. Returns (0, -1) when no suffix (not even the last token) occurred before.
     """
     n = len(text)
     for length in range(n - 1, 0, -1):
         suffix = list(text[n - length:])
-        for end in range(length - 1, n - 1):
+        ends = range(length - 1, n - 1)
+        for end in reversed(ends) if recent else ends:
             if list(text[end - length + 1: end + 1]) == suffix:
                 return length, end
     return 0, -1
@@ -97,10 +117,11 @@ class SuffixDrafter:
         corpus: token sequences to draft from besides the context (each a separate document: a match
             never crosses from one into the next).
         min_match: shortest suffix match that may draft (default 1 token).
+        recent: draft what followed the context match's most recent earlier occurrence (default: its first).
     """
 
-    def __init__(self, corpus: Iterable[Sequence[int]] = (), *, min_match: int = 1) -> None:
-        self.context = SuffixAutomaton()
+    def __init__(self, corpus: Iterable[Sequence[int]] = (), *, min_match: int = 1, recent: bool = False) -> None:
+        self.context = SuffixAutomaton(recent=recent)
         self.min_match = max(1, int(min_match))
         self.corpus: SuffixAutomaton | None = None
         self._sep = -1
@@ -141,7 +162,7 @@ class SuffixDrafter:
         ctx = self.context
         state = ctx.link[ctx.last] if ctx.last else -1
         if state > 0 and ctx.length[state] >= self.min_match:
-            start = ctx.first_end[state] + 1
+            start = (ctx.before_end[state] if ctx.recent else ctx.first_end[state]) + 1
             draft = tuple(ctx.text[start: start + max_len])
             if draft:
                 best = SuffixMatch(ctx.length[state], draft, "context")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from toksmith.errors import OptionError, ToksmithError
 
-__all__ = ["TEMPLATES", "Template", "load_template", "template_from_counts", "template_from_widths"]
+__all__ = ["TEMPLATES", "Template", "load_template", "template_from_counts", "template_from_gains",
+           "template_from_widths"]
 
 
 class Template:
@@ -109,6 +110,60 @@ def template_from_counts(counts: Mapping[Sequence[int], float], nodes: int) -> T
     if not chosen:
         raise OptionError("no accepted rank path was counted; calibrate on more prompts")
     return Template(chosen)
+
+
+def template_from_gains(gains: Mapping[Sequence[int], float], nodes: int) -> Template:
+    """The tree of at most `nodes` rank paths (every prefix included) whose gains sum highest; exact.
+
+    `gains[path]` >= 0 is what the node adds when it is in the tree; unlike acceptance counts it may
+    exceed its parent's (in `hybrid` a node gains only where it reaches deeper than the suffix chain's
+    accepted run, so a depth-2 node can gain where its depth-1 parent never does). The best subtree is
+    then found by a tree knapsack over the paths given and their prefixes (a prefix not given gains 0)
+    rather than by taking the top paths. Paths of equal total gain are settled by a tiny rank prior
+    (1e-6 / prod(rank + 1) per node), so unused slots go to low ranks, deterministically. The tree
+    has exactly `nodes` nodes when the paths given allow it.
+    """
+    if nodes < 1:
+        raise OptionError(f"a template needs at least 1 node, got {nodes}")
+    weight: dict[tuple[int, ...], float] = {(): 0.0}
+    for p, g in gains.items():
+        q = tuple(int(r) for r in p)
+        if float(g) < 0 or min(q, default=0) < 0:
+            raise OptionError(f"gain {g} of path {q}: gains and ranks must be >= 0")
+        for d in range(1, len(q) + 1):
+            weight.setdefault(q[:d], 0.0)
+        weight[q] = float(g) if q else 0.0
+    for q in weight:
+        if q:
+            weight[q] += 1e-6 / math.prod(r + 1 for r in q)
+    kids: dict[tuple[int, ...], list[tuple[int, ...]]] = {q: [] for q in weight}
+    for q in sorted(weight):
+        if q:
+            kids[q[:-1]].append(q)
+    cap = nodes + 1  # the root () is counted in the knapsack and dropped at the end
+    # best[q][j]: (total weight, paths) of the best subtree rooted at q with exactly j nodes (q included)
+    best: dict[tuple[int, ...], list] = {}
+    for q in sorted(weight, key=lambda x: (-len(x), x)):  # children before parents
+        row: list = [None, (weight[q], (q,))]
+        for c in kids[q]:
+            sub = best.pop(c)
+            merged = list(row) + [None] * min(cap + 1 - len(row), len(sub) - 1)
+            for a in range(1, len(row)):
+                if row[a] is None:
+                    continue
+                for b in range(1, min(len(sub), cap + 1 - a)):
+                    if sub[b] is None:
+                        continue
+                    v = row[a][0] + sub[b][0]
+                    if merged[a + b] is None or v > merged[a + b][0]:
+                        merged[a + b] = (v, row[a][1] + sub[b][1])
+            row = merged
+        best[q] = row
+    root = best[()]
+    chosen = root[min(cap, len(root) - 1)][1]
+    if len(chosen) < 2:
+        raise OptionError("no rank path to choose from; calibrate on more prompts")
+    return Template(p for p in chosen if p)
 
 
 def load_template(path: str | Path) -> Template:

@@ -74,8 +74,15 @@ class Verifier:
         self.min_margin = min(self.min_margin, gap)
         return torch.argmax(logits, dim=-1).cpu().numpy()
 
-    def prefill(self, ids: Sequence[int], *, chunk: int = 256) -> tuple[int, np.ndarray | None, np.ndarray | None]:
-        """Run the prompt; returns (first generated token, prompt tokens, their top-k successors or None).
+    def _topk(self, logits: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k successors of each row and their probabilities (softmax of the same logits)."""
+        torch = self.torch
+        top = torch.topk(logits, self.topk, dim=-1)
+        probs = torch.exp(top.values.float() - torch.logsumexp(logits.float(), dim=-1, keepdim=True))
+        return top.indices.cpu().numpy(), probs.cpu().numpy()
+
+    def prefill(self, ids: Sequence[int], *, chunk: int = 256) -> tuple[int, np.ndarray | None, Any]:
+        """Run the prompt; returns (first generated token, prompt tokens, (top-k successors, probabilities) or None).
 
         The first token comes from the last position's logits alone (the shape plain greedy uses);
         the top-k of every position (for a cold adjacency matrix) is taken in chunks to bound memory.
@@ -93,16 +100,15 @@ class Verifier:
             first = int(self._argmax(self._logits(hidden[-1:]))[0])
             succ = None
             if self.topk:
-                parts = [torch.topk(self._logits(hidden[i: i + chunk]), self.topk, dim=-1).indices
-                         for i in range(0, n, chunk)]
-                succ = torch.cat(parts).cpu().numpy()
+                parts = [self._topk(self._logits(hidden[i: i + chunk])) for i in range(0, n, chunk)]
+                succ = (np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts]))
         self.cached = n
         self.forwards += 1
         self.positions += n
         return first, np.asarray(ids, dtype=np.int64), succ
 
-    def verify(self, tree: DraftTree) -> tuple[list[int], list[int], np.ndarray | None]:
-        """Run the tree in one forward; returns (accepted nodes, emitted tokens, top-k per node or None).
+    def verify(self, tree: DraftTree) -> tuple[list[int], list[int], Any]:
+        """Run the tree in one forward; returns (accepted nodes, emitted tokens, (top-k, probs) per node or None).
 
         Accepted nodes start with the root; emitted tokens are the argmax after each accepted node (so
         one more than the accepted draft tokens). Afterwards the cache holds the root and the accepted
@@ -132,7 +138,7 @@ class Verifier:
             out = self.decoder(input_ids=ids, past_key_values=self.cache, use_cache=True, **kw)
             logits = self._logits(out.last_hidden_state[0])
             best = torch.argmax(logits, dim=-1).cpu().numpy()
-            succ = torch.topk(logits, self.topk, dim=-1).indices.cpu().numpy() if self.topk else None
+            succ = self._topk(logits) if self.topk else None
         t2 = clock()
         self.forwards += 1
         self.positions += n
