@@ -101,3 +101,20 @@ def test_windowed_token_level_matches_windowed_byte_level(real_lm, shared_data):
     byte_bits = -sum(got.logprobs[:last]) / math.log(2)
     diff = sum(token_bits[:-1]) - byte_bits
     assert abs(diff) < 0.02 * (len(ids) - 1), (real_lm.name, diff, len(ids))
+
+
+@pytest.mark.slow
+def test_speculative_generation_matches_plain_generation_on_the_real_models(real_lm):
+    """Real drafts come true: the same bytes as one forward per byte (greedy and sampled), in fewer
+    forwards (benchmarks/bytelm_speed.py measures how many)."""
+    from toksmith.bridge import generate_bytes
+
+    blm = ByteLM(real_lm)
+    for prompt, temperature in ((b"def add(a, b):\n    ", 0.0), (b"Die Hauptstadt von Frankreich", 0.8)):
+        fast, slow = {}, {}
+        got = generate_bytes(blm, prompt, max_bytes=16, temperature=temperature, seed=2, stop_at_end=False,
+                             stats=fast)
+        want = generate_bytes(blm, prompt, max_bytes=16, temperature=temperature, seed=2, stop_at_end=False,
+                              speculate=False, stats=slow)
+        assert got == want, (real_lm.name, got, want)
+        assert fast["forwards"] < slow["forwards"], (real_lm.name, fast, slow)

@@ -78,6 +78,58 @@ def test_greedy_generation_follows_the_argmax(two):
     assert sampled == generate_bytes(a, b"ab", max_bytes=6, temperature=1.0, seed=3)
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_speculative_generation_is_byte_for_byte_plain_generation(two, temperature):
+    """Drafted bytes only decide which forwards run early: the output equals one-forward-per-byte
+    generation (greedy and sampled, both tokenizers and their ensemble)."""
+    a, b = two
+    for model in (a, b, ByteEnsemble([a, b], weights=[0.4, 0.6], mode="product")):
+        for prompt in (b"ab", "é a".encode()):
+            fast, slow = {}, {}
+            got = generate_bytes(model, prompt, max_bytes=16, temperature=temperature, seed=5, stop_at_end=False,
+                                 stats=fast)
+            want = generate_bytes(model, prompt, max_bytes=16, temperature=temperature, seed=5, stop_at_end=False,
+                                  speculate=False, stats=slow)
+            assert got == want, (model.name, prompt)
+            assert slow["forwards"] <= slow["bytes"] * (2 if isinstance(model, ByteEnsemble) else 1)
+            # at most one forward per byte (per member); savings need a model whose drafts come true
+            # (random weights seldom do: the real models are checked in test_chain_rule.py)
+            assert fast["forwards"] <= slow["bytes"] * (2 if isinstance(model, ByteEnsemble) else 1)
+
+
+def test_a_prompt_read_ahead_gives_the_byte_by_byte_state(two):
+    """`start(prompt)` runs the prompt's nodes many bytes per forward; its distribution is the one of
+    advancing byte by byte, and so is the state after a wrong draft."""
+    a, b = two
+    text = "ab ba's é ab 中".encode()
+    for m in (a, b):
+        st = m.start(text)
+        ref = m.start()
+        for x in text:
+            ref.distribution()
+            ref.advance(x)
+        # float32 forwards batched differently agree to ~1e-6
+        np.testing.assert_allclose(st.distribution().logprobs, ref.distribution().logprobs, atol=1e-5)
+        assert st.forwards < ref.forwards
+        wrong = m.start(text[:5])
+        wrong.prepare(b"zzz")  # a draft the text does not follow: its nodes are wasted, nothing changes
+        wrong.advance_through(text[5:])
+        np.testing.assert_allclose(wrong.distribution().logprobs, ref.distribution().logprobs, atol=1e-5)
+
+
+def test_sampling_inverts_the_cdf():
+    from toksmith.bridge.generate import _choose
+
+    rng = np.random.default_rng(0)
+    p = np.array([0.5, 0.0, 0.3, 0.2])
+    lp = np.log(np.where(p > 0, p, 1e-300))
+    lp[1] = -np.inf
+    draws = np.bincount([_choose(lp, 1.0, rng) for _ in range(20000)], minlength=4) / 20000
+    np.testing.assert_allclose(draws, p, atol=0.015)
+    assert draws[1] == 0
+    assert _choose(lp, 0.0, rng) == 0
+
+
 def test_forced_tokens_at_a_token_boundary_match_the_exact_state(two):
     """After the full canonical tokens of a prompt, a free first token = the cover restricted to them."""
     a, _ = two

@@ -119,10 +119,9 @@ class ByteLM:
         return self.lm.name
 
     def start(self, prompt: bytes = b"") -> ByteState:
-        """A fresh state after BOS, advanced through `prompt`."""
+        """A fresh state after BOS, advanced through `prompt` (its nodes run a few bytes per forward)."""
         st = ByteState(self)
-        for b in prompt:
-            st.advance(b)
+        st.advance_through(prompt)
         return st
 
     def start_after_tokens(self, ids: Sequence[int], *, first_token_prefix: bytes = b"") -> ByteState:
@@ -135,8 +134,7 @@ class ByteLM:
         through `first_token_prefix`. End-of-text is not modelled (its mass is 0).
         """
         st = ByteState(self, forced=tuple(ids), min_first=len(first_token_prefix))
-        for b in first_token_prefix:
-            st.advance(b)
+        st.advance_through(first_token_prefix)
         return st
 
     def score(self, text: bytes, *, prompt: bytes = b"", window: int = defaults.WINDOW,
@@ -231,6 +229,13 @@ class ByteState:
     forced: tuple[int, ...] = ()
     min_first: int = 0
     paths: int = 0  # anchors created so far (token paths), checked against the bytes by `check_paths`
+    #: children `advance` made whose forward has not run yet (it runs with the next `prepare` or
+    #: `distribution`): (parent anchor, token)
+    pending: list[tuple[_Anchor, int]] = field(default_factory=list)
+    #: the anchors of the last `advance`, in order, None where pending (filled by `_flush`)
+    _layout: list[_Anchor | None] = field(default_factory=list)
+    #: (parent node, token) -> (node, log-probabilities) evaluated ahead by `prepare`
+    spec: dict[tuple[int, int], tuple[int, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tree = TokenTree(self.blm.lm)
@@ -245,8 +250,76 @@ class ByteState:
         """Forward passes run so far (the BOS prefill included)."""
         return self.tree.forwards
 
+    def propose(self) -> bytes:
+        """Bytes likely to come next, from the anchors already evaluated (see `bridge.speculate`)."""
+        from toksmith.bridge.speculate import draft_bytes
+
+        return draft_bytes(self)
+
+    def prepare(self, draft: bytes) -> None:
+        """Run, in one forward, the pending children and every node the bytes `draft` can create.
+
+        Changes no number: later `advance` calls take their anchors' log-probabilities from this forward
+        instead of running their own (a draft that turns out wrong only wastes its nodes).
+        """
+        from toksmith.bridge.speculate import MAX_DRAFT_NODES, draft_nodes
+
+        self.spec = {}
+        self._compact()
+        items = draft_nodes(self, self.pending, draft)
+        while len(items) > MAX_DRAFT_NODES and draft:
+            draft = draft[: len(draft) // 2]
+            items = draft_nodes(self, self.pending, draft)
+        if not items:
+            return
+        logps = self.tree.extend(items)
+        base = len(self.tree) - len(items)
+        k = len(self.pending)
+        if k:
+            self._fill(base, logps[:k])
+        for i, key in enumerate(items[k:], k):
+            self.spec[key] = (base + i, logps[i])
+
+    def advance_through(self, data: bytes, step: int = 32) -> None:
+        """`advance` through known bytes, `step` bytes of nodes per forward (`prepare`)."""
+        for i in range(0, len(data), step):
+            self.prepare(data[i: i + step])
+            for b in data[i: i + step]:
+                self.advance(b)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Run the pending children's forward."""
+        if self.pending:
+            logps = self.tree.extend([(a.node, t) for a, t in self.pending])
+            self._fill(len(self.tree) - len(self.pending), logps)
+            self._compact()
+
+    def _fill(self, base: int, logps: np.ndarray) -> None:
+        """Make the pending children anchors (nodes base, base+1, ...), in the order `advance` made them."""
+        made = iter([self._child(a, t, base + i, logps[i]) for i, (a, t) in enumerate(self.pending)])
+        self.anchors = [next(made) if a is None else a for a in self._layout]
+        self._layout = list(self.anchors)
+        self.pending = []
+
+    def _child(self, a: _Anchor, t: int, node: int, logp: np.ndarray) -> _Anchor:
+        x = self.prefix
+        return self.blm.new_anchor(node, len(x), a.logmass + float(a.logp[t]), logp, t, _pending_char(x[: a.end]),
+                                   a.tokens + (t,), self.blm.canon.context_after(a.ctx, a.last, a.pre, t))
+
+    def _compact(self) -> None:
+        """Drop the tree's nodes no anchor needs, once the tree has grown large (never while nodes are
+        pending or evaluated ahead: their parents and ids must stay)."""
+        if self.spec or self.pending or not self.anchors or \
+                len(self.tree) <= 4 * (len(self.anchors) + max(a.end for a in self.anchors) + 64):
+            return
+        remap = self.tree.compact([a.node for a in self.anchors])
+        for a in self.anchors:
+            a.node = remap[a.node]
+
     def distribution(self) -> ByteDistribution:
         """The next-byte distribution after `prefix` (exact up to `tail_mass`)."""
+        self._flush()
         blm, x = self.blm, self.prefix
         n = len(x)
         per_byte: list[list[float]] = [[] for _ in range(256)]
@@ -275,7 +348,12 @@ class ByteState:
                                 normaliser=math.exp(total - log_mass))
 
     def advance(self, byte: int) -> None:
-        """Append one byte to the prefix: filter the cover, run the new anchors in one forward."""
+        """Append one byte to the prefix: filter the cover; the new anchors' forward runs lazily.
+
+        A new anchor that `prepare` evaluated ahead is taken from there; the others are pending and run
+        together in one forward at the next `distribution` or `prepare`.
+        """
+        self._flush()
         blm = self.blm
         x = self.prefix + bytes([byte])
         n = len(x)
@@ -292,25 +370,24 @@ class ByteState:
                 if a.cum[k + 1] - a.cum[k] > 0 and not (not a.tokens and len(s) < self.min_first):
                     children.append((a, int(blm.order[k])))
                 k += 1
-        new: list[_Anchor] = []
         if children:
             self.paths += len(children)
             check_paths(blm, self.paths, n)
-            logps = self.tree.extend([(a.node, t) for a, t in children])
-            base = len(self.tree) - len(children)
-            for i, (a, t) in enumerate(children):
-                new.append(blm.new_anchor(base + i, n, a.logmass + float(a.logp[t]), logps[i], t,
-                                          _pending_char(x[: a.end]), a.tokens + (t,),
-                                          blm.canon.context_after(a.ctx, a.last, a.pre, t)))
-        if not keep and not new:
+        if not keep and not children:
             raise ZeroProbabilityError(n - 1, byte, blm.name)
-        self.anchors = keep + new
         self.prefix = x
         self.bytes_seen += 1
-        if len(self.tree) > 4 * (len(self.anchors) + max(a.end for a in self.anchors) + 64):
-            remap = self.tree.compact([a.node for a in self.anchors])
-            for a in self.anchors:
-                a.node = remap[a.node]
+        layout: list[_Anchor | None] = list(keep)
+        for a, t in children:
+            got = self.spec.get((a.node, t))
+            if got is None:
+                self.pending.append((a, t))
+                layout.append(None)
+            else:
+                layout.append(self._child(a, t, got[0], got[1]))
+        self._layout = layout
+        self.anchors = [a for a in layout if a is not None]
+        self._compact()
 
 
 def _log(v: float) -> float:

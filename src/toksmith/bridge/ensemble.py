@@ -118,6 +118,14 @@ class EnsembleState:
         for s in self.states:
             s.advance(byte)
 
+    def propose(self) -> bytes:
+        """The draft of the member with the largest weight (see `ByteState.propose`)."""
+        return self.states[int(np.argmax(self.ens.w))].propose()
+
+    def prepare(self, draft: bytes) -> None:
+        for s in self.states:
+            s.prepare(draft)
+
     @property
     def forwards(self) -> int:
         return sum(s.forwards for s in self.states)
