@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from toksmith.errors import ToksmithError
-from toksmith.lm.loading import LM, require_torch
+from toksmith.lm.loading import LM, cache_arg, require_torch
 
 __all__ = ["TokenTree", "tree_attention_mask"]
 
@@ -107,8 +107,8 @@ class TokenTree:
 
             self.cache = DynamicCache()
         with torch.inference_mode():
-            out = self.lm.model(input_ids=ids, position_ids=pos, attention_mask=attn,
-                                past_key_values=self.cache, use_cache=True)
+            out = self.lm.model(input_ids=ids, position_ids=pos, attention_mask=attn, use_cache=True,
+                                **cache_arg(self.lm.model, self.cache))
             logp = torch.log_softmax(out.logits[0].double(), dim=-1)
         self.forwards += 1
         self.positions += n_new

@@ -26,7 +26,7 @@ import numpy as np
 from toksmith.bridge.tree import tree_attention_mask
 from toksmith.decoding.draft import DraftTree
 from toksmith.errors import OptionError
-from toksmith.lm.loading import LM, require_torch
+from toksmith.lm.loading import LM, cache_arg, require_torch
 
 __all__ = ["Verifier"]
 
@@ -95,7 +95,7 @@ class Verifier:
             raise OptionError(f"the prompt has {n} tokens; the model's context is {self.lm.max_context}")
         x = torch.tensor([list(ids)], device=self.lm.device)
         with torch.inference_mode():
-            out = self.decoder(input_ids=x, past_key_values=self.cache, use_cache=True)
+            out = self.decoder(input_ids=x, use_cache=True, **cache_arg(self.decoder, self.cache))
             hidden = out.last_hidden_state[0]
             first = int(self._argmax(self._logits(hidden[-1:]))[0])
             succ = None
@@ -135,7 +135,7 @@ class Verifier:
                   "attention_mask": tree_attention_mask(self.lm, allow, q_pos, k_pos)}
         t1 = clock()
         with torch.inference_mode():
-            out = self.decoder(input_ids=ids, past_key_values=self.cache, use_cache=True, **kw)
+            out = self.decoder(input_ids=ids, use_cache=True, **cache_arg(self.decoder, self.cache), **kw)
             logits = self._logits(out.last_hidden_state[0])
             best = torch.argmax(logits, dim=-1).cpu().numpy()
             succ = self._topk(logits) if self.topk else None

@@ -36,6 +36,15 @@ def require_torch(feature: str) -> Any:
     return torch
 
 
+def cache_arg(module: Any, cache: Any) -> dict[str, Any]:
+    """The keyword that passes a KV cache to `module`'s forward: `cache` in transformers 5 (where
+    `past_key_values` still works but warns on every call), `past_key_values` before it."""
+    import inspect
+
+    params = inspect.signature(module.forward).parameters
+    return {"cache": cache} if "cache" in params else {"past_key_values": cache}
+
+
 @dataclass
 class LM:
     """A causal LM with the tokenizer whose canonical encoder defines its token sequences.
