@@ -98,7 +98,24 @@ def test_order_two_rows_follow_the_token_pair(tmp_path) -> None:
     assert loaded.order == 2 and loaded.pairs.keys() == m.pairs.keys()
     assert all(np.array_equal(loaded.pairs[k], m.pairs[k]) for k in m.pairs)
     with pytest.raises(OptionError, match="order"):
-        AdjacencyMatrix(20, 2, order=3)
+        AdjacencyMatrix(20, 2, order=4)
+
+
+def test_order_three_rows_follow_the_token_triple(tmp_path) -> None:
+    m = AdjacencyMatrix(20, 2, order=3)
+    m.update([4, 5, 6, 5], [[1, 2], [7, 8], [3, 4], [9, 10]], prev=[3, 4, 5, 6], prev2=[-1, 3, 4, 5])
+    assert m.successors(5, 4, 3).tolist() == [7, 8]  # the triple (3, 4, 5)
+    assert m.successors(5, 4, 9).tolist() == [7, 8]  # no triple (9, 4, 5): the pair (4, 5)
+    assert m.successors(5, 2, 9).tolist() == [9, 10]  # neither: the token row (its last occurrence)
+    m.update([5], [[11, 12]], prev=[4], prev2=[0])  # the pair (4, 5) is rewritten, the triple (3, 4, 5) kept
+    assert m.successors(5, 4, 3).tolist() == [7, 8] and m.successors(5, 4, 0).tolist() == [11, 12]
+    # the draft under root 5 (after 3, 4) follows the triple; its child 7 looks up the triple (4, 5, 7)
+    m.update([7], [[13, 14]], prev=[5], prev2=[4])
+    tree = build_draft(5, template=template_from_widths([1, 1]), adjacency=m, prev=4, prev2=3)
+    assert tree.tokens == [5, 7, 13]
+    loaded = AdjacencyMatrix.load(m.save(tmp_path / "m3.safetensors"))
+    assert loaded.order == 3 and loaded.triples.keys() == m.triples.keys()
+    assert loaded.successors(5, 4, 3).tolist() == [7, 8]
 
 
 def test_template_from_gains_is_the_best_subtree_by_brute_force() -> None:

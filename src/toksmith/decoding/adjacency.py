@@ -7,7 +7,8 @@ prompts and can be saved to and loaded from a safetensors file (no pickles).
 
 With `order=2` M also keeps, per token PAIR (a, t) seen, the top-k that last followed t right after a;
 a draft node whose (parent, token) pair has such a row takes its successors from it (more specific to
-the context than t's row alone), and from t's row otherwise.
+the context than t's row alone), and from t's row otherwise. `order=3` adds rows per token triple
+(b, a, t), looked up first.
 
 Every row also keeps the probabilities the model gave its successors when the row was written
 (`probs`), so a draft can be grown where M is confident (`draft.build_draft(grow=N)`); rows never
@@ -53,8 +54,8 @@ class AdjacencyMatrix:
     def __init__(self, vocab_size: int, k: int = 8, *, model: str = "", order: int = DEFAULT_ORDER) -> None:
         if vocab_size < 1 or k < 1 or k > vocab_size:
             raise OptionError(f"adjacency matrix needs 1 <= k <= vocab size, got k={k}, vocab size {vocab_size}")
-        if order not in (1, 2):
-            raise OptionError(f"adjacency order must be 1 (token) or 2 (token pair), got {order}")
+        if order not in (1, 2, 3):
+            raise OptionError(f"adjacency order must be 1 (token), 2 (token pair) or 3 (triple), got {order}")
         self.k = int(k)
         self.model = model
         self.order = int(order)
@@ -65,17 +66,21 @@ class AdjacencyMatrix:
         #: order 2: pair key a * V + t -> the top-k that last followed t after a (and their probabilities)
         self.pairs: dict[int, np.ndarray] = {}
         self.pair_probs: dict[int, np.ndarray] = {}
+        #: order 3: triple key (b * V + a) * V + t -> the top-k that last followed t after b, a
+        self.triples: dict[int, np.ndarray] = {}
+        self.triple_probs: dict[int, np.ndarray] = {}
 
     @property
     def vocab_size(self) -> int:
         return int(self.table.shape[0])
 
-    def update(self, tokens: Any, topk: Any, prev: Any = None, probs: Any = None) -> None:
+    def update(self, tokens: Any, topk: Any, prev: Any = None, probs: Any = None, prev2: Any = None) -> None:
         """Overwrite the rows of `tokens` (shape (n,)) with `topk` (shape (n, k), best first).
 
         When a token repeats within one call, its last occurrence wins (the order the model saw them).
         `prev` (order 2): the token before each of `tokens` (-1: none), keying the pair rows.
         `probs` (shape (n, k)): the model's probabilities of `topk` (None: the rank prior).
+        `prev2` (order 3): the token before each `prev` (-1: none), keying the triple rows.
         """
         toks = np.asarray(tokens, dtype=np.int64).reshape(-1)
         rows = np.asarray(topk, dtype=np.int64).reshape(len(toks), -1)[:, : self.k]
@@ -87,29 +92,41 @@ class AdjacencyMatrix:
         self.table[toks[keep]] = rows[keep]
         self.probs[toks[keep]] = ps[keep]
         self.seen[toks] = True
-        if self.order == 2 and prev is not None:
-            keys = np.asarray(prev, dtype=np.int64).reshape(-1) * self.vocab_size + toks
+        if self.order >= 2 and prev is not None:
+            before = np.asarray(prev, dtype=np.int64).reshape(-1)
+            keys = before * self.vocab_size + toks
             pairs, pair_probs = self.pairs, self.pair_probs
             for i, key in enumerate(keys.tolist()):  # in order: a repeated pair's last row wins
                 if key >= 0:
                     pairs[key] = rows[i]
                     pair_probs[key] = ps[i]
+            if self.order == 3 and prev2 is not None:
+                b2 = np.asarray(prev2, dtype=np.int64).reshape(-1)
+                keys = (b2 * self.vocab_size + before) * self.vocab_size + toks
+                triples, triple_probs = self.triples, self.triple_probs
+                for i, key in enumerate(keys.tolist()):
+                    if b2[i] >= 0 and before[i] >= 0:
+                        triples[key] = rows[i]
+                        triple_probs[key] = ps[i]
 
-    def successors(self, token: int, prev: int = -1) -> np.ndarray:
-        """The successors of `token` (after `prev`, when order 2 has that pair's row)."""
-        if prev >= 0 and self.pairs:
-            row = self.pairs.get(prev * self.vocab_size + token)
-            if row is not None:
-                return row
-        return self.table[int(token)]
+    def successors(self, token: int, prev: int = -1, prev2: int = -1) -> np.ndarray:
+        """The successors of `token` (after `prev2`, `prev` when order 3 has that triple's row, else after
+        `prev` when order 2 or 3 has that pair's row)."""
+        return self.successors_probs(token, prev, prev2)[0]
 
-    def successors_probs(self, token: int, prev: int = -1) -> tuple[np.ndarray, np.ndarray]:
-        """`successors(token, prev)` and the probabilities the model gave them when the row was written."""
-        if prev >= 0 and self.pairs:
-            key = prev * self.vocab_size + token
-            row = self.pairs.get(key)
-            if row is not None:
-                return row, self.pair_probs[key]
+    def successors_probs(self, token: int, prev: int = -1, prev2: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """`successors(token, prev, prev2)` and the probabilities the model gave them when the row was written."""
+        if prev >= 0:
+            if prev2 >= 0 and self.order == 3 and self.triples:
+                key = (prev2 * self.vocab_size + prev) * self.vocab_size + token
+                row = self.triples.get(key)
+                if row is not None:
+                    return row, self.triple_probs[key]
+            if self.order >= 2 and self.pairs:
+                key = prev * self.vocab_size + token
+                row = self.pairs.get(key)
+                if row is not None:
+                    return row, self.pair_probs[key]
         return self.table[int(token)], self.probs[int(token)]
 
     def copy(self) -> AdjacencyMatrix:
@@ -118,6 +135,7 @@ class AdjacencyMatrix:
         out.table, out.seen, out.probs = self.table.copy(), self.seen.copy(), self.probs.copy()
         out.pairs = dict(self.pairs)  # rows are never written in place, so sharing them is safe
         out.pair_probs = dict(self.pair_probs)
+        out.triples, out.triple_probs = dict(self.triples), dict(self.triple_probs)
         return out
 
     def save(self, path: str | Path) -> Path:
@@ -127,13 +145,14 @@ class AdjacencyMatrix:
         meta = {"format": FORMAT, "model": self.model, "k": str(self.k), "vocab_size": str(self.vocab_size),
                 "order": str(self.order)}
         arrays = {"table": self.table, "seen": self.seen.astype(np.uint8), "probs": self.probs}
-        if self.order == 2:
-            keys = list(self.pairs)
-            arrays["pair_keys"] = np.asarray(keys, dtype=np.int64)
-            arrays["pair_rows"] = (np.stack([self.pairs[q] for q in keys]) if keys
-                                   else np.zeros((0, self.k), dtype=np.int64))
-            arrays["pair_probs"] = (np.stack([self.pair_probs[q] for q in keys]).astype(np.float32) if keys
-                                    else np.zeros((0, self.k), dtype=np.float32))
+        for name, rows, probs in (("pair", self.pairs, self.pair_probs), ("triple", self.triples, self.triple_probs)):
+            if self.order >= (2 if name == "pair" else 3):
+                keys = list(rows)
+                arrays[f"{name}_keys"] = np.asarray(keys, dtype=np.int64)
+                arrays[f"{name}_rows"] = (np.stack([rows[q] for q in keys]) if keys
+                                          else np.zeros((0, self.k), dtype=np.int64))
+                arrays[f"{name}_probs"] = (np.stack([probs[q] for q in keys]).astype(np.float32) if keys
+                                           else np.zeros((0, self.k), dtype=np.float32))
         data = save(arrays, metadata=meta)
         return atomic_write_bytes(path, data)
 
@@ -164,14 +183,15 @@ class AdjacencyMatrix:
         # files written before probabilities were kept: the rank prior
         out.probs = (arrays["probs"].astype(np.float32) if "probs" in arrays
                      else np.tile(_prior(out.k), (table.shape[0], 1)))
-        out.pairs, out.pair_probs = {}, {}
-        if out.order == 2 and "pair_keys" in arrays:
-            rows = arrays["pair_rows"].astype(np.int64)
-            keys = arrays["pair_keys"].tolist()
-            probs = (arrays["pair_probs"].astype(np.float32) if "pair_probs" in arrays
-                     else np.tile(_prior(out.k), (len(keys), 1)))
-            out.pairs = {int(key): rows[i] for i, key in enumerate(keys)}
-            out.pair_probs = {int(key): probs[i] for i, key in enumerate(keys)}
+        out.pairs, out.pair_probs, out.triples, out.triple_probs = {}, {}, {}, {}
+        for name in ("pair", "triple"):
+            if f"{name}_keys" in arrays:
+                rows = arrays[f"{name}_rows"].astype(np.int64)
+                keys = arrays[f"{name}_keys"].tolist()
+                probs = (arrays[f"{name}_probs"].astype(np.float32) if f"{name}_probs" in arrays
+                         else np.tile(_prior(out.k), (len(keys), 1)))
+                setattr(out, f"{name}s", {int(key): rows[i] for i, key in enumerate(keys)})
+                setattr(out, f"{name}_probs", {int(key): probs[i] for i, key in enumerate(keys)})
         return out
 
 

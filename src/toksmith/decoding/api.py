@@ -199,7 +199,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     t0 = time.perf_counter()
     first, prompt_toks, succ = ver.prefill(ids)
     if m is not None and succ is not None:
-        m.update(prompt_toks, succ[0], prev=[-1, *ids[:-1]], probs=succ[1])
+        m.update(prompt_toks, succ[0], prev=[-1, *ids[:-1]], probs=succ[1], prev2=[-1, -1, *ids[:-2]][: len(ids)])
     out = [first]
     acc_suffix = acc_recycle = drafted = nodes = steps = fed = 0
     gain = 1.0  # running mean of accepted draft tokens per step (optimistic start)
@@ -220,18 +220,19 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             if hit is not None and (full or hit.length >= DEFAULTS["long_match"]):
                 chain, match = hit.draft, hit.length
         before = out[-2] if len(out) > 1 else ids[-1]
+        before2 = out[-3] if len(out) > 2 else ids[len(out) - 3] if len(ids) + len(out) >= 3 else -1
         draft: DraftTree = build_draft(out[-1], template=template if full else None, adjacency=m, chain=chain,
                                        branch=twig if full else None, prev=before, grow=grow if full else 0,
-                                       chain_match=match if grow_chain else 0)
+                                       chain_match=match if grow_chain else 0, prev2=before2)
         tb = clock()
         path, emitted, succ = ver.verify(draft)
         tc = clock()
         if len(draft) > 1:
             gain = 0.7 * gain + 0.3 * (len(path) - 1)
         if m is not None and succ is not None:
-            m.update(draft.tokens, succ[0],
-                     prev=[before, *(draft.tokens[p] for p in draft.parents[1:])] if m.order == 2 else None,
-                     probs=succ[1])
+            prevs = [before, *(draft.tokens[p] for p in draft.parents[1:])] if m.order >= 2 else None
+            m.update(draft.tokens, succ[0], prev=prevs, probs=succ[1],
+                     prev2=[before2, *(prevs[p] for p in draft.parents[1:])] if m.order == 3 else None)
         t_draft += tb - ta
         t_update += clock() - tc
         if on_step is not None:

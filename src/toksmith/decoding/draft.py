@@ -62,25 +62,34 @@ class DraftTree:
         return anc
 
 
-def _fill(tree: DraftTree, at: int, template: Template, m: AdjacencyMatrix, prev: int) -> None:
+def _context(tree: DraftTree, node: int, prev: int, prev2: int) -> tuple[int, int]:
+    """The two tokens before `node`'s token (its parent's and grandparent's; above the root: prev, prev2)."""
+    up = tree.parents[node]
+    if up < 0:
+        return prev, prev2
+    upup = tree.parents[up]
+    return tree.tokens[up], tree.tokens[upup] if upup >= 0 else prev
+
+
+def _fill(tree: DraftTree, at: int, template: Template, m: AdjacencyMatrix, prev: int, prev2: int = -1) -> None:
     """Hang `template` under node `at`, each node's token looked up in M (ranks of its parent's row).
 
-    The row of a node is its token's (or, for an order-2 M, its (parent token, token) pair's);
-    `prev` is the token before the root.
+    The row of a node is its token's (or, for an order-2 M, its (parent token, token) pair's; order 3:
+    its triple's); `prev` and `prev2` are the tokens before the root.
     """
-    tokens, parents = tree.tokens, tree.parents
+    tokens = tree.tokens
     rows: dict[int, np.ndarray] = {}
     node_of = [at] * len(template.parents)
     for i in range(1, len(template.parents)):
         parent = node_of[template.parents[i]]
         row = rows.get(parent)
         if row is None:
-            up = parents[parent]
-            row = rows[parent] = m.successors(tokens[parent], tokens[up] if up >= 0 else prev)
+            row = rows[parent] = m.successors(tokens[parent], *_context(tree, parent, prev, prev2))
         node_of[i] = tree.add(parent, int(row[template.ranks[i]]), FROM_RECYCLE)
 
 
-def _grow(tree: DraftTree, seeds: dict[int, float], budget: int, m: AdjacencyMatrix, prev: int) -> None:
+def _grow(tree: DraftTree, seeds: dict[int, float], budget: int, m: AdjacencyMatrix, prev: int,
+          prev2: int = -1) -> None:
     """Add `budget` nodes under the `seeds` (node -> score), best first by path probability from M.
 
     A node's score is its parent's times the probability M stored for it in the parent's row (looked
@@ -89,7 +98,7 @@ def _grow(tree: DraftTree, seeds: dict[int, float], budget: int, m: AdjacencyMat
     suffix-chain node) costs no budget; it keeps the higher of its two scores. Ties go to the
     candidate queued first, so the tree is deterministic.
     """
-    tokens, parents = tree.tokens, tree.parents
+    tokens = tree.tokens
     rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     heap: list[tuple[float, int, int, int]] = []
     offered: dict[tuple[int, int], float] = {}
@@ -100,8 +109,7 @@ def _grow(tree: DraftTree, seeds: dict[int, float], budget: int, m: AdjacencyMat
         nonlocal seq
         row = rows.get(node)
         if row is None:
-            up = parents[node]
-            row = rows[node] = m.successors_probs(tokens[node], tokens[up] if up >= 0 else prev)
+            row = rows[node] = m.successors_probs(tokens[node], *_context(tree, node, prev, prev2))
         if rank < len(row[0]):
             score = base[node] * float(row[1][rank])
             if score > offered.get((node, rank), -1.0):
@@ -127,12 +135,13 @@ def _grow(tree: DraftTree, seeds: dict[int, float], budget: int, m: AdjacencyMat
 
 def build_draft(root: int, *, template: Template | None, adjacency: AdjacencyMatrix | None,
                 chain: Sequence[int] = (), branch: Template | None = None, prev: int = -1,
-                grow: int = 0, chain_match: int = 0) -> DraftTree:
+                grow: int = 0, chain_match: int = 0, prev2: int = -1) -> DraftTree:
     """The draft tree under `root`: `template` filled from `adjacency`, merged with the suffix `chain`.
 
     `branch` (optional) is a small template hung from M under every node of the chain: where the
     chain stops matching the model, the recycled successors of its last right token still get a chance.
-    `prev` is the committed token before `root` (-1: none), for an order-2 M.
+    `prev` is the committed token before `root` (-1: none), for an order-2 M; `prev2` the one before it
+    (order 3).
     `grow` > 0 replaces the static template by a tree of that many nodes grown best first where M's
     stored probabilities are highest (a dynamic tree: deep where M is confident, wide where not).
     `chain_match` > 0 (with `grow`): the chain came from a suffix match of that length L; its node at
@@ -147,9 +156,9 @@ def build_draft(root: int, *, template: Template | None, adjacency: AdjacencyMat
             for d, tok in enumerate(chain, 1):
                 node = tree.add(node, int(tok), FROM_SUFFIX)
                 seeds[node] = chain_match / (chain_match + d)
-        _grow(tree, seeds, grow, adjacency, prev)
+        _grow(tree, seeds, grow, adjacency, prev, prev2)
     elif template is not None and adjacency is not None and len(template):
-        _fill(tree, 0, template, adjacency, prev)
+        _fill(tree, 0, template, adjacency, prev, prev2)
     node = 0
     nodes = []
     for tok in chain:
@@ -157,5 +166,5 @@ def build_draft(root: int, *, template: Template | None, adjacency: AdjacencyMat
         nodes.append(node)
     if branch is not None and adjacency is not None and len(branch):
         for node in nodes:
-            _fill(tree, node, branch, adjacency, prev)
+            _fill(tree, node, branch, adjacency, prev, prev2)
     return tree
