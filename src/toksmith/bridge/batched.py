@@ -197,19 +197,11 @@ class _Candidates:
     def _grow(self, i: int) -> None:
         """Expand nodes i, i+1, ... (and the children they add) until none is left."""
         blm, x = self.blm, self.x
-        canon, order, sb = blm.canon, blm.order, blm.sorted_bytes
+        canon = blm.canon
         while i < len(self.parent):
             e = self.end[i]
             last = None if i == 0 else self.token[i]
-            found: list[tuple[int, int]] = []  # (t, end) of tokens spelling x[e:n]
-            for n in range(e + 1, min(e + blm.max_len, self.last_pos) + 1):
-                lo, hi = blm.prefix_range(x[e:n])
-                if hi <= lo:
-                    break
-                k = lo
-                while k < hi and len(sb[k]) == n - e:
-                    found.append((int(order[k]), n))
-                    k += 1
+            found = blm.spelled(x, e, self.last_pos)  # (t, end) of tokens spelling x[e:end]
             if last is None:
                 for t, n in found:
                     if self.start[t]:

@@ -168,6 +168,20 @@ class ByteLM:
             self.sorted_bytes, t[:-1] + bytes([t[-1] + 1]), lo)
         return lo, hi
 
+    def spelled(self, x: bytes, e: int, stop: int) -> list[tuple[int, int]]:
+        """(token, end) of every text token whose bytes are exactly x[e:end], for end <= stop."""
+        sb, order = self.sorted_bytes, self.order
+        found: list[tuple[int, int]] = []
+        for n in range(e + 1, min(e + self.max_len, stop) + 1):
+            lo, hi = self.prefix_range(x[e:n])
+            if hi <= lo:
+                break
+            k = lo
+            while k < hi and len(sb[k]) == n - e:
+                found.append((int(order[k]), n))
+                k += 1
+        return found
+
     def mask_for(self, last: int | None, pre: bytes, logp: np.ndarray, total: float | None = None,
                  ctx: Context = START_CTX) -> np.ndarray:
         """Shape (V,) bool: tokens t such that anchor + t can start a canonical tokenization.

@@ -97,15 +97,7 @@ def draft_nodes(st: ByteState, pending: list[tuple[_Anchor, int]], draft: bytes)
     while i < len(frontier):
         ref, e, last, pre, ctx = frontier[i]
         i += 1
-        found: list[tuple[int, int]] = []
-        for m in range(e + 1, min(e + blm.max_len, len(y)) + 1):
-            lo, hi = blm.prefix_range(y[e:m])
-            if hi <= lo:
-                break
-            k = lo
-            while k < hi and len(sb[k]) == m - e:
-                found.append((int(order[k]), m))
-                k += 1
+        found = blm.spelled(y, e, len(y))
         if not found:
             continue
         decided = canon.decided(last, pre)
