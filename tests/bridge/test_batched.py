@@ -63,14 +63,28 @@ def tiny(request, tmp_path_factory):
 
 
 @pytest.mark.parametrize("tail_mass", [0.0, 1e-6])
-def test_score_equals_the_incremental_state(tiny, tail_mass):
+def test_score_equals_the_incremental_state(tiny, tail_mass, monkeypatch):
+    from toksmith.bridge.tree import TokenTree
+
+    dropped = []
+    compact = TokenTree.compact
+
+    def counting(self, keep):  # the real compaction, counting the nodes it drops
+        before = len(self)
+        out = compact(self, keep)
+        dropped.append(before - len(self))
+        return out
+
+    monkeypatch.setattr(TokenTree, "compact", counting)
     blm = ByteLM(tiny, tail_mass=tail_mass)
-    for text in TINY_TEXTS:
-        want = score_bytes(blm, text, with_end=True, keep_distributions=True, incremental=True)
+    wants = [score_bytes(blm, text, with_end=True, keep_distributions=True, incremental=True) for text in TINY_TEXTS]
+    dropped.clear()
+    for text, want in zip(TINY_TEXTS, wants, strict=True):
         for chunk in (2, None):  # 2: many forwards, children often in the same chunk as their parent
             got = blm.score(text, with_end=True, keep_distributions=True, chunk=chunk)
             _same(want, got, 1e-9)
             assert chunk is not None or got.forwards <= 2  # BOS, then every node in one forward
+    assert sum(dropped) > 0  # dead branches left the KV cache between chunks, and nothing changed
 
 
 def test_score_after_a_prompt(tiny):

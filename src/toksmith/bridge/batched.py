@@ -337,6 +337,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
             nxt += 1
         if not batch:
             continue
+        tree_id = _drop_dead_branches(tree, tree_id, parent, batch, range(nxt, len(parent)))
         base = len(tree)
         for k, node in enumerate(batch):
             tree_id[node] = base + k
@@ -371,7 +372,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         logprobs=num[:k] - total[:k], log_unnormalised=num[:k] - log_mass[:k], normalisers=norms[:k],
         distributions=(np.concatenate([per_byte[:k], eot[:k, None]], axis=1) - total[:k, None]) if full else None,
         end_logprob=None, end_log_unnormalised=None, end_normaliser=None, end_distribution=None,
-        forwards=tree.forwards, nodes=len(tree))
+        forwards=tree.forwards, nodes=tree.positions)
     if with_end:
         res.end_logprob = float(eot[-1] - total[-1])
         res.end_log_unnormalised = float(eot[-1] - log_mass[-1])
@@ -379,6 +380,21 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         if full:
             res.end_distribution = np.append(per_byte[-1], eot[-1]) - total[-1]
     return res
+
+
+def _drop_dead_branches(tree: TokenTree, tree_id: dict[int, int], parent: list[int], batch: list[int],
+                        later: range) -> dict[int, int]:
+    """Compact the KV cache to the ancestors of the nodes still to run; returns the remapped ids.
+
+    Every node attends to all the cache's keys (masked to its ancestors), so branches no later node
+    descends from would cost attention for nothing: on a full window they are most of the cache.
+    """
+    keep = {tree_id[p] for p in (parent[c] for c in batch) if p in tree_id}
+    keep.update(tree_id[p] for p in (parent[c] for c in later) if p in tree_id)
+    if 2 * len(keep) > len(tree):
+        return tree_id  # cheap test first: ancestors only add to keep, so dropping little is not worth it
+    remap = tree.compact(sorted(keep))
+    return {node: remap[t] for node, t in tree_id.items() if t in remap}
 
 
 def _logs(v: np.ndarray) -> np.ndarray:
