@@ -122,7 +122,7 @@ def bench_model(name: str, args: argparse.Namespace) -> list[dict]:
 def generation_prompts(k: int) -> list[bytes]:
     """`k` 50-byte prompts of held-out English: the starts of the last paragraphs of inaugural.txt."""
     data = (DATA / "english" / "inaugural.txt").read_bytes()
-    paras = [p for p in data.split(b"\n") if len(p) > 200][-k:]
+    paras = [p for p in data.split(b"\n") if len(p) > 200][-k:] if k > 0 else []
     return [p[:50].decode("utf-8", "ignore").encode("utf-8") for p in paras]
 
 
@@ -182,7 +182,7 @@ def main() -> None:
     ap.add_argument("--tail-mass", type=float, default=1e-6)
     ap.add_argument("--device", default=None)
     ap.add_argument("--gen-bytes", type=int, default=64, help="greedy generation length after each prompt")
-    ap.add_argument("--gen-prompts", type=int, default=3, help="50-byte prompts of held-out English")
+    ap.add_argument("--gen-prompts", type=int, default=3, help="50-byte prompts of held-out English (0: none)")
     ap.add_argument("--skip-scoring", action="store_true", help="generation rows only")
     ap.add_argument("--incremental-bytes", type=int, default=0, help="also time the byte-by-byte path on the "
                     "first N bytes (slow: one forward per byte)")
