@@ -264,6 +264,18 @@ class ByteState:
         """Forward passes run so far (the BOS prefill included)."""
         return self.tree.forwards
 
+    def admitted(self, a: _Anchor, s: bytes, lo: int, hi: int) -> list[int]:
+        """The children of anchor `a` that end where `s` (its share of the bytes) ends: the tokens spelling
+        exactly `s` ([lo, hi) = `prefix_range(s)`) to which `a` gives canonical mass."""
+        sb, order = self.blm.sorted_bytes, self.blm.order
+        out = []
+        k = lo
+        while k < hi and len(sb[k]) == len(s):
+            if a.cum[k + 1] - a.cum[k] > 0 and not (not a.tokens and len(s) < self.min_first):
+                out.append(int(order[k]))
+            k += 1
+        return out
+
     def propose(self) -> bytes:
         """Bytes likely to come next, from the anchors already evaluated (see `bridge.speculate`)."""
         from toksmith.bridge.speculate import draft_bytes
@@ -379,11 +391,7 @@ class ByteState:
             if hi <= lo or a.cum[hi] - a.cum[lo] <= 0:
                 continue
             keep.append(a)
-            k = lo
-            while k < hi and len(blm.sorted_bytes[k]) == len(s):
-                if a.cum[k + 1] - a.cum[k] > 0 and not (not a.tokens and len(s) < self.min_first):
-                    children.append((a, int(blm.order[k])))
-                k += 1
+            children += [(a, t) for t in self.admitted(a, s, lo, hi)]
         if children:
             self.paths += len(children)
             check_paths(blm, self.paths, n)

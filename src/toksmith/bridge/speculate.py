@@ -65,7 +65,7 @@ def draft_nodes(st: ByteState, pending: list[tuple[_Anchor, int]], draft: bytes)
     """(parent node, token) for one `TokenTree.extend`: the `pending` children first, in order, then
     every node the bytes `draft` after `st.prefix` can create (parents given as future ids of the batch)."""
     blm = st.blm
-    canon, order, sb = blm.canon, blm.order, blm.sorted_bytes
+    canon = blm.canon
     start = canon.start_mask()
     x = st.prefix
     n = len(x)
@@ -87,12 +87,8 @@ def draft_nodes(st: ByteState, pending: list[tuple[_Anchor, int]], draft: bytes)
             lo, hi = blm.prefix_range(s)
             if hi <= lo or a.cum[hi] - a.cum[lo] <= 0:
                 break
-            k = lo
-            while k < hi and len(sb[k]) == len(s):
-                if a.cum[k + 1] - a.cum[k] > 0 and not (not a.tokens and len(s) < st.min_first):
-                    t = int(order[k])
-                    add(a.node, t, m, a.end, canon.context_after(a.ctx, a.last, a.pre, t))
-                k += 1
+            for t in st.admitted(a, s, lo, hi):
+                add(a.node, t, m, a.end, canon.context_after(a.ctx, a.last, a.pre, t))
     i = 0
     while i < len(frontier):
         ref, e, last, pre, ctx = frontier[i]

@@ -39,10 +39,15 @@ def require_torch(feature: str) -> Any:
 def cache_arg(module: Any, cache: Any) -> dict[str, Any]:
     """The keyword that passes a KV cache to `module`'s forward: `cache` in transformers 5 (where
     `past_key_values` still works but warns on every call), `past_key_values` before it."""
+    return {_cache_keyword(type(module)): cache}
+
+
+@functools.cache
+def _cache_keyword(cls: type) -> str:
+    """Once per model class, not per forward: reading a signature costs more than the dict it feeds."""
     import inspect
 
-    params = inspect.signature(module.forward).parameters
-    return {"cache": cache} if "cache" in params else {"past_key_values": cache}
+    return "cache" if "cache" in inspect.signature(cls.forward).parameters else "past_key_values"
 
 
 @dataclass
