@@ -26,6 +26,12 @@ prompts OUTSIDE the subset (the 2nd.. question of each category), M carried acro
 often each rank path of the template was accepted, and writes the most-accepted N-node templates
 (benchmarks/out/decoding_template_N.json, `templates.template_from_counts`) and the warm M
 (benchmarks/out/decoding_hot_m.safetensors) that --mat-only's hot rows start from (--hot-m).
+It also writes the calibration prompts' token ids and their outputs (benchmarks/out/decoding_corpus.json,
+JSON of ids): a static suffix corpus of the model's own answers to other questions, as SAM-Decoding
+retrieves from a fixed corpus. The outputs are the ones decoded while warming M (no second decoding);
+they are greedy's because every method is lossless. --mat-only --corpus FILE loads it (refusing a file
+that holds any question of the subset) and a row with @corpus=all (each prompt + its output as one
+document) or @corpus=out (outputs only) drafts from it besides the context.
 """
 
 from __future__ import annotations
@@ -40,7 +46,28 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("TOKSMITH_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
+CORPUS_FORMAT = "toksmith-bench-suffix-corpus/1"
 SWEEP_TREES = ["2,1", "2,1,1", "3,2,1", "3,3,2,1,1", "4,3,2,1", "5,4,3,2,1", "8,6,4,2,1"]
+
+
+def load_corpus(path: str, model: str, subset: list[dict], subset_ids: list[list[int]]) -> list[dict]:
+    """The documents of a suffix corpus written by --calibrate; refuses one that holds a subset question.
+
+    A corpus must never hold an earlier run of the prompt being measured: no document may carry a
+    subset question's id or its exact prompt ids.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("format") != CORPUS_FORMAT or data.get("model") != model:
+        raise SystemExit(f"{path}: not a suffix corpus of {model} (format {data.get('format')!r}, "
+                         f"model {data.get('model')!r})")
+    docs = data["docs"]
+    inside = {q["question_id"] for q in subset} & {d["question_id"] for d in docs}
+    same = [d["question_id"] for d in docs if d["prompt"] in subset_ids]
+    if inside or same:
+        raise SystemExit(f"{path} holds the measured subset's questions {sorted(inside)} or prompts (its documents "
+                         f"{same}); "
+                         "build the corpus from other questions (--calibrate --calib-skip 1)")
+    return docs
 
 
 def load_questions() -> list[dict]:
@@ -110,6 +137,8 @@ def main() -> None:
                     help="calibrate on recycle's accepted paths, or on what M's nodes add beyond hybrid's chain")
     ap.add_argument("--profile", action="store_true", help="ms per step by part (first --limit subset prompts)")
     ap.add_argument("--limit", type=int, default=0, help="--mat-only: first N prompts of the subset (smoke)")
+    ap.add_argument("--corpus", default=None, help="--mat-only: suffix corpus written by --calibrate (rows with "
+                    "@corpus=all|out draft from it)")
     ap.add_argument("--tag", default="", help="suffix for the JSON file names")
     args = ap.parse_args()
 
@@ -383,6 +412,7 @@ def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> No
     m = AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=args.order or DEFAULTS["order"])
     steps = chain_acc = 0
     mats = []
+    docs: list[dict] = []  # the prompts' ids and outputs: the suffix corpus of the hot rows (--corpus)
 
     def on_step(draft, path) -> None:
         nonlocal steps, chain_acc
@@ -404,11 +434,19 @@ def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> No
         r = generate(lm, ids, max_new_tokens=args.max_new_tokens, method=args.calib_method, tree=big,
                      adjacency=m, eos_ids=eos, adaptive=False, on_step=on_step, suffix_len=args.suffix_len)
         mats.append(r.stats.step_mat)
+        docs.append({"question_id": q["question_id"], "category": q["category"], "prompt": list(r.prompt_ids),
+                     "output": list(r.ids)})
         print(f"[{i + 1}/{len(qs)}] {q['question_id']} {q['category']:>15} step MAT {r.stats.step_mat:.2f} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
     out = HERE / "out"
     out.mkdir(parents=True, exist_ok=True)
     m.save(out / f"decoding_hot_m{args.tag}.safetensors")
+    corpus_path = out / f"decoding_corpus{args.tag}.json"
+    atomic_write_text(corpus_path, json.dumps({
+        "format": CORPUS_FORMAT, "model": args.model, "max_new_tokens": args.max_new_tokens,
+        "method": args.calib_method, "tree": args.calib_tree, "docs": docs}))
+    print(f"suffix corpus: {len(docs)} prompts, {sum(len(d['prompt']) for d in docs)} prompt + "
+          f"{sum(len(d['output']) for d in docs)} output tokens -> {corpus_path}")
     written = {}
     for nodes in (int(x) for x in args.calib_nodes.split(",")):
         t = template_from_gains(gains, nodes) if hybrid else template_from_counts(counts, nodes)
@@ -441,14 +479,17 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
     n = args.max_new_tokens
     subset = stratified(questions, args.per_category)[: args.limit or None]
     order = args.order or DEFAULTS["order"]
+    corpus_docs = (load_corpus(args.corpus, args.model, subset, [chat_ids(hf_tok, q["turns"][0]) for q in subset])
+                   if args.corpus else None)
     start_m = (AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m
                else AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=order))
-    # one row per --trees entry "TREE[@METHOD,METHOD][@sfx=N][@branch=W][@order=O][@recent=1]" (TREE may be
-    # dynN: N nodes grown each step from M's probabilities)
+    # one row per --trees entry "TREE[@METHOD,METHOD][@sfx=N][@branch=W][@order=O][@recent=1][@corpus=all|out]"
+    # (TREE may be dynN: N nodes grown each step from M's probabilities; corpus: draft from --corpus too,
+    # each calibration prompt with its output as one document, or the outputs only)
     specs = []
     for entry in (e for e in args.trees.split(";") if e):
         tree, *opts = entry.split("@")
-        kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order, "recent": None}
+        kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order, "recent": None, "corpus": None}
         methods = [m for m in args.methods.split(",") if m]
         for o in opts:
             if "=" in o:
@@ -458,8 +499,11 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
             else:
                 methods = o.split(",")
         label = Path(tree).stem if tree.endswith(".json") else tree
+        if kw["corpus"] is not None and (kw["corpus"] not in ("all", "out") or corpus_docs is None):
+            raise SystemExit(f"row '{entry}': corpus=all or corpus=out, with --corpus FILE")
         extra = "".join(f" {k}={v}" for k, v in (("sfx", kw["suffix_len"]), ("branch", kw["branch"]),
-                                                  ("recent", kw["recent"])) if v is not None)
+                                                  ("recent", kw["recent"]), ("corpus", kw["corpus"]))
+                        if v is not None)
         for method in methods:
             specs.append({"key": f"{method} {label} o{kw['order']}{extra if method.startswith('hybrid') else ''}",
                           "tree": tree, "method": method, **kw})
@@ -480,17 +524,19 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
             base = sp["method"].removesuffix("-hot")
             adj = hot.get(sp["key"]) or AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name,
                                                         order=sp["order"])
+            docs = (() if sp["corpus"] is None or base not in ("suffix", "hybrid") else
+                    [d["output"] if sp["corpus"] == "out" else d["prompt"] + d["output"] for d in corpus_docs])
             r = generate(lm, ids, max_new_tokens=n, method=base, tree=sp["tree"], suffix_len=sp["suffix_len"],
-                         adjacency=adj, eos_ids=eos, adaptive=False,
+                         adjacency=adj, eos_ids=eos, adaptive=False, corpus=docs,
                          branch=sp["branch"] if base == "hybrid" else None,
                          suffix_recent=bool(sp["recent"]) if sp["recent"] is not None else None)
             st = r.stats
             rec["rows"][sp["key"]] = {
                 "identical": r.ids == ref, "tokens": st.new_tokens, "forwards": st.forwards,
                 "steps": st.steps, "mat": st.mat, "step_mat": st.step_mat, "nodes": st.tree_nodes,
-                "draft_nodes": st.draft_tokens / max(1, st.steps),
+                "draft_nodes": st.draft_tokens / max(1, st.steps), "draft_tokens": st.draft_tokens,
                 "accepted_suffix": st.accepted_suffix, "accepted_recycle": st.accepted_recycle,
-                "min_margin": st.min_margin}
+                "accepted_corpus": st.accepted_corpus, "min_margin": st.min_margin}
         records.append(rec)
         print(f"[{qi + 1}/{len(subset)}] {q['category']:>15} ({time.perf_counter() - t0:.0f} s) " + "; ".join(
             f"{k} {v['step_mat']:.2f}{'' if v['identical'] else ' DIFFERS'}" for k, v in rec["rows"].items()),
@@ -499,9 +545,11 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
     cats = sorted({r["category"] for r in records}) + ["ALL"]
     table = []
     for i, k in enumerate(keys):
-        print(f"row {i}: {k} (draft nodes with the root, max {max(r['rows'][k]['nodes'] for r in records)}, "
-              f"mean {statistics.mean(r['rows'][k]['draft_nodes'] for r in records) + 1:.1f})")
-    print(f"{'category':>15} " + " | ".join(f"{'row ' + str(i):>24}" for i in range(len(keys))))
+        rs = [r["rows"][k] for r in records]
+        print(f"row {i}: {k} (nodes per step with the root: max {max(x['nodes'] for x in rs)}, pooled mean "
+              f"{sum(x['draft_tokens'] for x in rs) / sum(x['steps'] for x in rs) + 1:.1f}, mean of prompts "
+              f"{statistics.mean(x['draft_nodes'] for x in rs) + 1:.1f})")
+    print(f"{'category':>15} " + " | ".join(f"{'row ' + str(i):>28}" for i in range(len(keys))))
     for cat in cats:
         recs = [r for r in records if cat in ("ALL", r["category"])]
         cells = []
@@ -512,18 +560,22 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
                     "step_mat": (toks - len(rows)) / sum(x["steps"] for x in rows),
                     "accepted_suffix": sum(x["accepted_suffix"] for x in rows),
                     "accepted_recycle": sum(x["accepted_recycle"] for x in rows),
+                    "accepted_corpus": sum(x["accepted_corpus"] for x in rows),
                     "nodes": max(x["nodes"] for x in rows),
+                    "nodes_mean": sum(x["draft_tokens"] for x in rows) / sum(x["steps"] for x in rows) + 1,
                     "identical": sum(x["identical"] for x in rows), "prompts": len(rows)}
             table.append(cell)
-            cells.append(f"{cell['step_mat']:5.2f} ({cell['mat']:4.2f}) s{cell['accepted_suffix']:<4d}"
+            cells.append(f"{cell['step_mat']:5.2f} ({cell['mat']:4.2f}) s{cell['accepted_suffix']:<3d}"
+                         f"c{cell['accepted_corpus']:<3d}"
                          f"{cell['identical']:>2}/{cell['prompts']:<2}")
-        print(f"{cat:>15} " + " | ".join(f"{c:>24}" for c in cells))
-    print("cells: step MAT (MAT with the prefill forward counted), accepted suffix tokens, identical/prompts")
+        print(f"{cat:>15} " + " | ".join(f"{c:>28}" for c in cells))
+    print("cells: step MAT (MAT with the prefill forward counted), s: accepted suffix tokens (c: of them from the "
+          "corpus), identical/prompts")
     out = HERE / "out" / f"decoding_mat{args.tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps({
         "model": args.model, "device": device, "max_new_tokens": n, "per_category": args.per_category,
-        "rows": specs, "suffix_len_default": DEFAULTS["suffix_len"], "hot_m": args.hot_m,
+        "rows": specs, "suffix_len_default": DEFAULTS["suffix_len"], "hot_m": args.hot_m, "corpus": args.corpus,
         "table": table, "prompts": records},
         indent=1, default=str))
     print(f"wrote {out}")

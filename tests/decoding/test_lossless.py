@@ -93,6 +93,25 @@ def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, share
     assert res.ids == ref and res.stats.tree_nodes >= 41, res.stats
 
 
+def test_smollm2_corpus_chains_equal_greedy_and_are_counted(smol, shared_data) -> None:
+    """Chains from a static corpus change drafts only, and their accepted tokens count as accepted_corpus.
+
+    The corpus holds another prompt and this prompt followed by its greedy output, so the corpus match
+    (the whole context) is always longer than any context match: every chain comes from the corpus.
+    """
+    eos = [smol.eos_id]
+    prompts = _prompts(smol, shared_data)
+    ids = prompts[0]
+    ref = _hf_greedy(smol, ids, 24, eos)
+    for method in ("suffix", "hybrid"):
+        res = generate(smol, ids, max_new_tokens=24, method=method, corpus=[prompts[2], ids + ref], eos_ids=eos,
+                       adaptive=False)
+        assert res.ids == ref, (method, res.stats)
+        assert 0 < res.stats.accepted_corpus == res.stats.accepted_suffix, res.stats
+        plain = generate(smol, ids, max_new_tokens=24, method=method, eos_ids=eos, adaptive=False)
+        assert plain.ids == ref and plain.stats.accepted_corpus == 0, plain.stats
+
+
 def test_gemma3_methods_equal_greedy_across_the_sliding_window(gemma, shared_data) -> None:
     """Prompts short and long; the long one makes generation cross Gemma's 512-token window."""
     assert gemma.sliding_window == 512

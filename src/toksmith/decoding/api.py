@@ -40,6 +40,7 @@ class DecodeStats:
     left out (Spec-Bench's and Token Recycling's "mean accepted tokens" per step).
     accepted_suffix / accepted_recycle: accepted draft tokens proposed by the suffix chain / by M (a
     token both proposed counts for both); draft_tokens: draft nodes verified in all steps.
+    accepted_corpus: of accepted_suffix, the tokens of chains drafted from the `corpus` (not the context).
     min_margin: smallest top-1 minus top-2 logit among emitted tokens (a near-tie diagnostic).
     parts: seconds by part of the decoding loop: prefill, draft (suffix match and tree build), prepare
     (mask and positions), forward, walk, compact (KV rows), update (M), other (the rest of the loop).
@@ -59,6 +60,7 @@ class DecodeStats:
     min_margin: float = float("inf")
     step_mat: float = 1.0
     parts: dict[str, float] = field(default_factory=dict)
+    accepted_corpus: int = 0
 
 
 @dataclass
@@ -201,7 +203,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     if m is not None and succ is not None:
         m.update(prompt_toks, succ[0], prev=[-1, *ids[:-1]], probs=succ[1], prev2=[-1, -1, *ids[:-2]][: len(ids)])
     out = [first]
-    acc_suffix = acc_recycle = drafted = nodes = steps = fed = 0
+    acc_suffix = acc_recycle = acc_corpus = drafted = nodes = steps = fed = 0
     gain = 1.0  # running mean of accepted draft tokens per step (optimistic start)
     clock = time.perf_counter
     t_draft = t_update = 0.0
@@ -213,12 +215,13 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         ta = clock()
         chain: Sequence[int] = ()
         match = 0
+        from_corpus = False
         if drafter is not None:
             drafter.extend(out[fed:])
             fed = len(out)
             hit = drafter.match(suffix_len)
             if hit is not None and (full or hit.length >= DEFAULTS["long_match"]):
-                chain, match = hit.draft, hit.length
+                chain, match, from_corpus = hit.draft, hit.length, hit.source == "corpus"
         before = out[-2] if len(out) > 1 else ids[-1]
         before2 = out[-3] if len(out) > 2 else ids[len(out) - 3] if len(ids) + len(out) >= 3 else -1
         draft: DraftTree = build_draft(out[-1], template=template if full else None, adjacency=m, chain=chain,
@@ -242,6 +245,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         nodes = max(nodes, len(draft))
         for node in path[1:]:
             acc_suffix += bool(draft.sources[node] & FROM_SUFFIX)
+            acc_corpus += from_corpus and bool(draft.sources[node] & FROM_SUFFIX)
             acc_recycle += bool(draft.sources[node] & FROM_RECYCLE)
         for tok in emitted:
             out.append(tok)
@@ -255,5 +259,5 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
                         mat=len(out) / max(1, ver.forwards), accepted_suffix=acc_suffix,
                         accepted_recycle=acc_recycle, draft_tokens=drafted, tree_nodes=nodes,
                         min_margin=ver.min_margin, step_mat=(len(out) - 1) / steps if steps else 1.0,
-                        parts=parts)
+                        parts=parts, accepted_corpus=acc_corpus)
     return DecodeResult(ids=out, text=lm.tokenizer.decode(out), stats=stats, prompt_ids=ids)
