@@ -93,24 +93,47 @@ def test_score_after_a_prompt(tiny):
     _same(want, blm.score(b"ba ab", prompt="ab \u00e9".encode()), 1e-9)
 
 
-def test_windows_follow_token_level_scoring_and_each_restarts_from_bos(tiny):
+def _windowed_reference(blm: ByteLM, data: bytes, wins, n0: int = 0) -> tuple[list[float], list[np.ndarray], float]:
+    """Each window by the incremental state: conditioned on its head tokens (junction rule), byte by byte;
+    bytes before `n0` (a prompt) are read, not scored."""
+    lps, dists = [], []
+    for w in wins:
+        st = blm.start_after_tokens(w.head, junction=True) if w.head else blm.start()
+        assert st.prefix == data[w.context: w.first]
+        for n in range(w.first, w.end):
+            if n >= n0:
+                d = st.distribution()
+                lps.append(float(d.logprobs[data[n]]))
+                dists.append(d.logprobs)
+            st.advance(data[n])
+    return lps, dists, float(st.distribution().logprobs[256])
+
+
+def test_windows_follow_token_level_scoring_and_read_their_context_tokens(tiny):
+    """Windows after the first read BOS and their context's canonical tokens, as token-level scoring does,
+    then branch: each equals the incremental state conditioned on those tokens (`junction=True`)."""
     blm = ByteLM(tiny)
     wins = byte_windows(blm, LONG, window=6, stride=3)
     assert len(wins) > 3
     assert wins[0].first == 0 and wins[-1].end == len(LONG)
     assert all(a.end == b.first for a, b in zip(wins, wins[1:], strict=False))  # every byte once
     ids = tiny.tokenizer.encode(LONG.decode())
-    bounds = set(np.cumsum([0] + [len(tiny.tokenizer.vocab.tokens[i]) for i in ids]).tolist())
-    for w in wins:  # cuts at token boundaries; contexts start on a whole character
-        assert {w.context, w.first, w.end} <= bounds and not 0x80 <= LONG[w.context] < 0xC0
-    got = blm.score(LONG, window=6, stride=3, keep_distributions=True)
-    lps, dists = [], []
-    for w in wins:
-        ref = score_bytes(blm, LONG[w.context: w.end], incremental=True, keep_distributions=True)
-        lps += ref.logprobs[w.first - w.context:]
-        dists.append(ref.distributions[w.first - w.context:])
+    offs = np.cumsum([0] + [len(tiny.tokenizer.vocab.tokens[i]) for i in ids]).tolist()
+    for w in wins:  # cuts at token boundaries; contexts start on a whole character; heads are those tokens
+        assert {w.context, w.first, w.end} <= set(offs) and not 0x80 <= LONG[w.context] < 0xC0
+        assert list(w.head) == ids[offs.index(w.context): offs.index(w.first)]
+    assert all(w.head for w in wins[1:])
+    got = blm.score(LONG, window=6, stride=3, keep_distributions=True, with_end=True)
+    lps, dists, end = _windowed_reference(blm, LONG, wins)
     np.testing.assert_allclose(got.logprobs, lps, atol=1e-9, rtol=0)
-    np.testing.assert_allclose(_finite(got.distributions), _finite(np.concatenate(dists)), atol=1e-9, rtol=0)
+    np.testing.assert_allclose(_finite(got.distributions), _finite(np.stack(dists)), atol=1e-9, rtol=0)
+    assert abs(got.end_logprob - end) < 1e-9
+    # after a prompt that reaches into the second window: its bytes are read, not scored
+    n0 = wins[1].first + 3
+    after = blm.score(LONG[n0:], prompt=LONG[:n0], window=6, stride=3)
+    np.testing.assert_allclose(after.logprobs, _windowed_reference(blm, LONG, wins, n0)[0], atol=1e-9, rtol=0)
+    # the head costs one position per token: fewer positions than re-reading the context byte by byte
+    assert got.positions < sum(blm.score(LONG[w.context: w.end]).positions for w in wins)
 
 
 def test_ensemble_score_equals_the_incremental_ensemble(tmp_path):
@@ -218,14 +241,11 @@ def test_smollm2_score_equals_the_incremental_state_on_real_text(shared_data):
     # the whole text: the unnormalised conditionals telescope to the plain forward's P(tokens, EOS)
     got = blm.score(text, with_end=True, keep_distributions=True)
     assert abs(sum(got.log_unnormalised) - _plain_logp(lm, text)) < 1e-9
-    # many windows (cuts at token boundaries of the canonical encoding) = each window scored on its own
+    # many windows (cuts at token boundaries of the canonical encoding), each conditioned on its head tokens
     wins = byte_windows(blm, text, window=20, stride=10)
     assert len(wins) > 5
     multi = blm.score(text, window=20, stride=10)
-    parts = []
-    for w in wins:
-        parts += blm.score(text[w.context: w.end], window=4096, stride=2048).logprobs[w.first - w.context:]
-    np.testing.assert_allclose(multi.logprobs, parts, atol=1e-9, rtol=0)
+    np.testing.assert_allclose(multi.logprobs, _windowed_reference(blm, text, wins)[0], atol=1e-9, rtol=0)
 
 
 @pytest.mark.parametrize("name", ["smollm2", "cl100k", "gemma3"])

@@ -59,8 +59,10 @@ def test_unnormalised_conditionals_telescope(real_lm, text):
     got, norms = _telescoped(blm, text)
     ref = _reference(real_lm, text)
     assert abs(got - ref) < 1e-3, (got, ref)
-    # the normaliser is the share of mass on canonical continuations: at most 1, and most of it
-    assert all(0.5 < z <= 1 + 1e-9 for z in norms)
+    # the normaliser is the share of mass on canonical continuations: at most 1, and most of it. Float32
+    # models get float32 log-softmax rows (`TokenTree.extend`), renormalised in float64 to within ~1e-7
+    slack = 1e-9 if real_lm.model.dtype == torch.float64 else 1e-6
+    assert all(0.5 < z <= 1 + slack for z in norms)
     print(f"{real_lm.name} {text!r}: telescoped {got:.6f} reference {ref:.6f} "
           f"non-canonical mass per step max {1 - min(norms):.2e}, sum -log Z {-sum(map(math.log, norms)):.4f}")
 

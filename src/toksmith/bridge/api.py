@@ -93,7 +93,7 @@ def run_score(
         byte_level: also score single models byte by byte.
         byte_max_bytes: bytes per file scored byte by byte (default `defaults.BYTE_LEVEL_MAX_BYTES`; None: the
             whole file). Byte-level scoring is `ByteLM.score`: batched forwards, the same `window` and
-            `stride` as token level (each window restarts from BOS, see `bridge.batched`).
+            `stride` as token level (each window reads BOS and its context tokens, see `bridge.batched`).
         progress: called as progress(label, done, total).
         engine: "local", or "ray": token-level windows of single models are spread over Ray workers
             (one GPU each when the cluster has GPUs; see `lm.sharded`), BPB equal to local within
@@ -149,7 +149,8 @@ def run_score(
         "unit": "bits per UTF-8 byte of the text (end-of-text not scored)",
         "token_level": f"canonical tokenization, sliding window {window} tokens, stride {stride}",
         "byte_level": "ByteLM exact next-byte distributions over canonical token sequences, normalised; "
-                      f"windows of {window} tokens sliding by {stride} over the canonical encoding, each from BOS",
+                      f"windows of {window} tokens sliding by {stride} over the canonical encoding, each reading BOS "
+                      "and its context's canonical tokens, then every tokenization of the bytes it scores",
         "ensemble": {"mode": mode, "weights": list(weights) if weights else "uniform",
                      "bytes_per_file": byte_max_bytes},
         "conditioning": notes, "device": devices, "dtype": dtype, "max_bytes": max_bytes,

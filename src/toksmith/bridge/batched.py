@@ -28,10 +28,14 @@ C. numpy: per byte position n, log P(x[n] | x[:n]) = logsumexp over anchors of (
 Long texts slide a window with the policy of token-level scoring (`lm.scoring.score_text`, the same
 `window` and `stride` in tokens): the text is encoded canonically, windows of `window` tokens move by
 `stride` tokens, and each token is scored by exactly one window, with at least `window - stride`
-tokens of context. Here each window restarts from BOS over the bytes of its context tokens (moved back
-to a UTF-8 character boundary when a token boundary falls inside a character) and reports the bytes of
-the tokens it scores, so windows cut the text at token boundaries of its canonical encoding. A text
-that fits one window is scored exactly as `ByteState` from BOS would score it.
+tokens of context. A window after the first reads BOS and its context's canonical tokens (the *head*,
+the very tokens token-level scoring conditions on; from a UTF-8 character boundary) in one forward, one
+position per token, and branches only after them: its bytes are scored by the byte-level LM conditioned
+on the head, whose next token must pair canonically with the head's last
+(`ByteLM.start_after_tokens(junction=True)`, the incremental oracle of the tests). Re-reading the context
+byte by byte instead cost one position per byte of context, over half of a long text's forwards. Windows
+cut the text at token boundaries of its canonical encoding; a text that fits one window is scored
+exactly as `ByteState` from BOS would score it.
 """
 
 from __future__ import annotations
@@ -57,19 +61,25 @@ if TYPE_CHECKING:
 
 __all__ = ["ByteWindow", "byte_windows", "score_text_bytes"]
 
-#: float64 log-probabilities held at once per forward chunk (nodes per chunk = this / (8 V)).
+#: log-probabilities held at once per forward chunk, at 8 bytes each (nodes per chunk = this / (8 V)).
 CHUNK_BYTES = 192 * 2**20
+#: most nodes per forward chunk: tree attention computes the masked keys too, and a chunk's own nodes are
+#: keys its members mostly cannot see (SmolLM2, 5,000 bytes, CPU: 4.25x token-level cost at 128 nodes,
+#: 4.8x at 64, 5.0x at 512; /tmp probe, benchmarks/RESULTS.md session 7)
+CHUNK_NODES = 128
 #: deepest byte position of the column table used for full next-byte distributions.
 _MAX_COLUMNS = 32
 
 
 @dataclass(frozen=True)
 class ByteWindow:
-    """One window of the text: restarts from BOS at `context`, reports the bytes [first, end)."""
+    """One window of the text: reads BOS and `head` (the canonical tokens of bytes [context, first)),
+    then reports the bytes [first, end)."""
 
     context: int
     first: int
     end: int
+    head: tuple[int, ...] = ()
 
 
 def byte_windows(blm: ByteLM, data: bytes, *, window: int = defaults.WINDOW,
@@ -94,7 +104,8 @@ def byte_windows(blm: ByteLM, data: bytes, *, window: int = defaults.WINDOW,
         c = max(lo, 1) - 1
         while c > 0 and 0x80 <= data[int(offs[c])] < 0xC0:
             c -= 1
-        out.append(ByteWindow(int(offs[c]), int(offs[lo + first - 1]), int(offs[hi - 1])))
+        f = lo + first - 1
+        out.append(ByteWindow(int(offs[c]), int(offs[f]), int(offs[hi - 1]), tuple(ids[c:f])))
     return out
 
 
@@ -159,7 +170,7 @@ class _Candidates:
     child `advance` can create is a node or deferred, as before; only the order of work changed.
     """
 
-    def __init__(self, blm: ByteLM, x: bytes, last_pos: int) -> None:
+    def __init__(self, blm: ByteLM, x: bytes, last_pos: int, head: tuple[int, ...] = ()) -> None:
         self.blm, self.x, self.last_pos = blm, x, last_pos
         self.start = blm.canon.start_mask()
         self.parent: list[int] = [-1]
@@ -174,7 +185,11 @@ class _Candidates:
         #: (node, t) -> end byte, for pairs only the single-token rule admits (grown on demand)
         self.deferred: dict[tuple[int, int], int] = {}
         self.reach = 0  # deepest end byte of any node so far
-        self._grow(0)
+        for t in head:  # a chain of fixed tokens; the paths branch only after it
+            self._add(len(self.parent) - 1, t, self.end[-1] + len(blm.tok.vocab.tokens[t]))
+        #: the node every path branches from (BOS, or the last head token)
+        self.root = len(head)
+        self._grow(self.root)
 
     def __len__(self) -> int:
         return len(self.parent)
@@ -242,14 +257,16 @@ def check_paths(blm: ByteLM, paths: int, reach: int) -> None:
 
 
 def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bool,
-                  chunk: int | None) -> _WindowResult:
-    """Per-byte results for positions [first, len(x)) of `x` scored from BOS (plus the end if asked)."""
+                  chunk: int | None, head: tuple[int, ...] = ()) -> _WindowResult:
+    """Per-byte results for positions [first, len(x)) of `x` (plus the end if asked), scored from BOS, or
+    after the fixed tokens `head` (the canonical tokens of x's first bytes, up to `first` at most)."""
     order, sb, max_len = blm.order, blm.sorted_bytes, blm.max_len
     n_x = len(x)
     last_pos = n_x if with_end else n_x - 1  # deepest prefix whose distribution is needed
     # --- phase A: candidate nodes (parent, token, end) in topological order ---------------------------
-    cands = _Candidates(blm, x, last_pos)
+    cands = _Candidates(blm, x, last_pos, head)
     parent, token, end, pre, depth = cands.parent, cands.token, cands.end, cands.pre, cands.depth
+    root = cands.root
     real, logmass = cands.real, cands.logmass
     # --- phase B: forwards in chunks, each node reduced at once ----------------------------------------
     n_pos = last_pos - first + 1
@@ -260,7 +277,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
     per_byte = np.full((n_pos, 256), -np.inf) if full else None
     cols = _columns(blm) if full else None
     eot_nodes: list[tuple[int, int, float]] = []
-    real[0], logmass[0] = True, 0.0
+    real[root], logmass[root] = True, 0.0
     rows_i: list[int] = []
     rows_v: list[float] = []
     num_i: list[int] = []
@@ -275,7 +292,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         last = None if node == 0 else token[node]
         mask = blm.mask_for(last, pre[node], logp, total, cands.ctx[node])
         q = p[order] * mask[order]
-        cum = np.concatenate([[0.0], np.cumsum(q)])
+        cum = np.concatenate([[0.0], np.cumsum(q, dtype=np.float64)])
         if e >= first:
             eot_nodes.append((node, e, lm0 + float(logp[blm.eos])))
             if cum[-1] > 0:
@@ -321,11 +338,14 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
                     full_v.append(lm0 + _logs(np.diff(cum[_bounds(blm, cols, s, lo, hi)])))
 
     tree = TokenTree(blm.lm)
-    p0 = np.exp(tree.root_logp)
-    reduce(0, tree.root_logp, p0, float(p0.sum()))
-    step = chunk or max(8, CHUNK_BYTES // (8 * blm.tok.vocab.size))
-    tree_id = {0: 0}
-    nxt = 1
+    lp0 = tree.root_logp
+    if root:  # the head in one forward, like token-level context; only its last row is needed
+        lp0 = tree.extend([(i, token[i + 1]) for i in range(root)], last_only=True)[-1]
+    p0 = np.exp(lp0, dtype=np.float64)
+    reduce(root, lp0, p0, float(p0.sum(dtype=np.float64)))
+    step = chunk or max(8, min(CHUNK_NODES, CHUNK_BYTES // (8 * blm.tok.vocab.size)))
+    tree_id = {i: i for i in range(root + 1)}
+    nxt = root + 1
     while nxt < len(parent):  # grows while deferred children turn out real
         batch: list[int] = []
         pending: set[int] = set()
@@ -341,9 +361,8 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         base = len(tree)
         for k, node in enumerate(batch):
             tree_id[node] = base + k
-        logps = tree.extend([(tree_id[parent[node]], token[node]) for node in batch])
-        probs = np.exp(logps)
-        totals = probs.sum(axis=1)
+        logps, probs = tree.extend([(tree_id[parent[node]], token[node]) for node in batch], probs=True)
+        totals = probs.sum(axis=1, dtype=np.float64)
         for k, node in enumerate(batch):
             if real[node]:
                 reduce(node, logps[k], probs[k], float(totals[k]))
@@ -363,7 +382,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         np.logaddexp.at(per_byte, np.asarray(full_i), np.stack(full_v))
     total = np.logaddexp(den, eot)
     log_mass = mass.copy()
-    if first == 0:
+    if first == end[root]:  # the state is conditioned on x[:first]: its cover mass is 1
         log_mass[0] = 0.0
     with np.errstate(invalid="ignore", over="ignore"):
         norms = np.exp(total - log_mass)
@@ -475,7 +494,7 @@ def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: i
 
     Equal (up to float rounding) to advancing `blm.start(prompt)` through `text` when prompt + text fits
     one window; longer texts slide windows as the module docstring says. `chunk` overrides the nodes
-    per forward (default: `CHUNK_BYTES` of float64 log-probabilities).
+    per forward (default: `CHUNK_NODES`, fewer where `CHUNK_BYTES` of float64 log-probabilities say so).
     """
     from toksmith.bridge.generate import ByteScore
 
@@ -497,7 +516,7 @@ def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: i
         if w.end <= first and not (last and with_end):
             continue
         r = _score_window(blm, data[w.context: w.end], first - w.context, with_end=with_end and last,
-                          full=keep_distributions, chunk=chunk)
+                          full=keep_distributions, chunk=chunk, head=w.head)
         forwards += r.forwards
         positions += r.nodes
         lps.append(r.logprobs)

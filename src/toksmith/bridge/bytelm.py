@@ -29,9 +29,9 @@ import numpy as np
 
 from toksmith import defaults
 from toksmith.bridge.batched import check_paths
-from toksmith.bridge.canonical import START_CTX, Canonicality, Context, _pending_char
+from toksmith.bridge.canonical import START_CTX, Canonicality, Context, _pending_char, path_state
 from toksmith.bridge.tree import TokenTree
-from toksmith.errors import VocabMismatchError, ZeroProbabilityError
+from toksmith.errors import OptionError, VocabMismatchError, ZeroProbabilityError
 from toksmith.lm.loading import LM
 
 if TYPE_CHECKING:
@@ -124,16 +124,24 @@ class ByteLM:
         st.advance_through(prompt)
         return st
 
-    def start_after_tokens(self, ids: Sequence[int], *, first_token_prefix: bytes = b"") -> ByteState:
+    def start_after_tokens(self, ids: Sequence[int], *, first_token_prefix: bytes = b"",
+                           junction: bool = False) -> ByteState:
         """A state conditioned on fixed tokens `ids` (after BOS) instead of a byte prefix.
 
-        Baselines for prompts that end mid-token: the first generated token is free of the junction
-        rule (it is only required to be able to start a canonical sequence), and with
+        Baselines for prompts that end mid-token (`junction=False`): the first generated token is free
+        of the junction rule (it is only required to be able to start a canonical sequence), and with
         `first_token_prefix` it must start with those bytes (token healing: the prompt's last token
         is backed off and the first new token must extend its text); the state is then advanced
         through `first_token_prefix`. End-of-text is not modelled (its mass is 0).
+
+        `junction=True` reads `ids` as the start of a canonical tokenization, the way windows after the
+        first condition on their context tokens in `score`: the state's prefix is their bytes, the
+        next token must pair canonically with the last of them, and end-of-text counts when `ids` plus
+        the path is the canonical encoding of the prefix.
         """
-        st = ByteState(self, forced=tuple(ids), min_first=len(first_token_prefix))
+        if junction and first_token_prefix:
+            raise OptionError("first_token_prefix is for the junction-free baseline, not junction=True")
+        st = ByteState(self, forced=tuple(ids), min_first=len(first_token_prefix), junction=junction)
         st.advance_through(first_token_prefix)
         return st
 
@@ -144,9 +152,10 @@ class ByteLM:
 
         The same numbers as advancing `start(prompt)` byte by byte (up to float rounding of the
         differently batched forwards), but every anchor the text needs runs in large tree-attention
-        forwards; texts longer than `window` tokens slide windows like token-level scoring
-        (`bridge.batched`). `progress` is called with the bytes each window reports; `chunk` sets the
-        nodes per forward (default: sized by the vocabulary, `batched.CHUNK_BYTES`).
+        forwards; texts longer than `window` tokens slide windows like token-level scoring, and each
+        window after the first reads its context's canonical tokens as token level does (`bridge.batched`).
+        `progress` is called with the bytes each window reports; `chunk` sets the
+        nodes per forward (default: `batched.CHUNK_NODES`, fewer for wide vocabularies).
         """
         from toksmith.bridge.batched import score_text_bytes
 
@@ -216,9 +225,9 @@ class ByteLM:
         if len(ids) and self.tail_mass > 0:
             p = np.exp(logp[ids])
             order = np.argsort(-p, kind="stable")
-            tail = np.cumsum(p[order][::-1])[::-1]
+            tail = np.cumsum(p[order][::-1], dtype=np.float64)[::-1]
             if total is None:
-                total = float(np.exp(logp).sum())
+                total = float(np.exp(logp).sum(dtype=np.float64))
             keep = int(np.searchsorted(-tail, -self.tail_mass * max(total, 1e-300), side="left"))
             ids = ids[order[:keep]]
         return ids
@@ -227,7 +236,7 @@ class ByteLM:
                    pre: bytes, tokens: tuple[int, ...], ctx: Context = START_CTX) -> _Anchor:
         mask = self.mask_for(last, pre, logp, ctx=ctx)
         q = np.exp(logp[self.order]) * mask[self.order]
-        cum = np.concatenate([[0.0], np.cumsum(q)])
+        cum = np.concatenate([[0.0], np.cumsum(q, dtype=np.float64)])
         return _Anchor(node, end, logmass, logp, cum, last, pre, tokens, ctx)
 
 
@@ -242,6 +251,10 @@ class ByteState:
     bytes_seen: int = 0
     forced: tuple[int, ...] = ()
     min_first: int = 0
+    #: `forced` is the start of a canonical tokenization (`ByteLM.start_after_tokens(junction=True)`)
+    junction: bool = False
+    #: the prefix length the state is conditioned on (its cover mass is 1 there)
+    origin: int = field(default=0, init=False)
     paths: int = 0  # anchors created so far (token paths), checked against the bytes by `check_paths`
     #: children `advance` made whose forward has not run yet (it runs with the next `prepare` or
     #: `distribution`): (parent anchor, token)
@@ -255,9 +268,16 @@ class ByteState:
         self.tree = TokenTree(self.blm.lm)
         root, logp = 0, self.tree.root_logp
         if self.forced:
-            logps = self.tree.extend([(k, t) for k, t in enumerate(self.forced)])
+            logps = self.tree.extend([(k, t) for k, t in enumerate(self.forced)], last_only=True)
             root, logp = len(self.tree) - 1, logps[-1]
-        self.anchors = [self.blm.new_anchor(root, 0, 0.0, logp, None, b"", ())]
+        if self.junction and self.forced:
+            pre, ctx = path_state(self.blm.canon, self.forced)
+            self.prefix = b"".join(self.blm.tok.vocab.tokens[t] for t in self.forced)
+            self.anchors = [self.blm.new_anchor(root, len(self.prefix), 0.0, logp, self.forced[-1], pre,
+                                                self.forced, ctx)]
+        else:
+            self.anchors = [self.blm.new_anchor(root, 0, 0.0, logp, None, b"", ())]
+        self.origin = len(self.prefix)
 
     @property
     def forwards(self) -> int:
@@ -360,14 +380,14 @@ class ByteState:
             else:
                 if canonical_x is None:
                     canonical_x = _encode_complete(blm, x)
-                if a.tokens == canonical_x and not self.forced:
+                if a.tokens == canonical_x and (self.junction or not self.forced):
                     eot_terms.append(a.logmass + float(a.logp[blm.eos]))
             bounds = [bisect.bisect_left(blm.sorted_bytes, s + bytes([b]), lo, hi) for b in range(256)] + [hi]
             cb = a.cum[bounds]
             diff = cb[1:] - cb[:-1]
             for b in np.flatnonzero(diff > 0).tolist():
                 per_byte[b].append(a.logmass + math.log(diff[b]))
-        log_mass = 0.0 if n == 0 else _logsumexp(mass_terms)
+        log_mass = 0.0 if n == self.origin else _logsumexp(mass_terms)
         un = np.array([_logsumexp(t) for t in per_byte] + [_logsumexp(eot_terms)], dtype=np.float64)
         total = _logsumexp(un.tolist())
         return ByteDistribution(logprobs=un - total, log_unnormalised=un - log_mass, log_mass=log_mass,

@@ -29,7 +29,7 @@ from toksmith.tokenizers import Tokenizer
 from toksmith.utf8 import MissingChars, pending_char, utf8_len, utf8_prefix_ok
 from toksmith.vocab import TokenKind
 
-__all__ = ["PROBES", "START_CTX", "Canonicality", "Context", "pairwise_canonical", "utf8_prefix_ok"]
+__all__ = ["PROBES", "START_CTX", "Canonicality", "Context", "pairwise_canonical", "path_state", "utf8_prefix_ok"]
 
 #: a token's pre-token states: (left context, what the next token must start with: `pretok_pairs.NEXT_*`)
 Context = tuple[tuple[str, int], ...]
@@ -333,6 +333,22 @@ def _text_or_none(b: bytes) -> str | None:
 
 #: kept for callers of the old private name
 _pending_char = pending_char
+
+
+def path_state(c: Canonicality, ids: Sequence[int]) -> tuple[bytes, Context]:
+    """(pre, ctx) of the last token of `ids`, as ByteLM carries them along a path from BOS.
+
+    `pre`: the bytes of the unfinished character the last token starts inside; `ctx`: its pre-token
+    states (`context_after` walked from `START_CTX`). They condition the next token on a fixed token
+    prefix with the junction rule (`ByteLM.start_after_tokens(junction=True)`, scoring windows).
+    """
+    ctx, data, pre = START_CTX, b"", b""
+    for i, t in enumerate(ids):
+        if i:
+            ctx = c.context_after(ctx, ids[i - 1], pre, t)
+        pre = _pending_char(data)
+        data += c.vocab.tokens[t]
+    return pre, ctx
 
 
 def pairwise_canonical(c: Canonicality, ids: Sequence[int]) -> bool:

@@ -70,11 +70,17 @@ class TokenTree:
             node = self.parents[node]
         return out
 
-    def extend(self, items: Sequence[tuple[int, int]]) -> np.ndarray:
+    def extend(self, items: Sequence[tuple[int, int]], *, last_only: bool = False,
+               probs: bool = False) -> Any:
         """Add children (parent node, token) in one forward; returns their next-token log-probs.
 
-        Returns shape (len(items), V) float64 log-probabilities (the model's softmax of each new node).
+        Returns shape (len(items), V) log-probabilities (the model's softmax of each new node), in the
+        model's float precision: float32 for a float32 model (sums over them run in float64 downstream),
+        float64 for a float64 one (the exactness tests).
         A parent may be a node added earlier in the same call (give its future id: len(self) + k).
+        `last_only`: only the last item's row, shape (1, V); the output layer skips the others (a chain of
+        fixed context tokens needs only its end). `probs`: (log-probabilities, probabilities), the second
+        from the same pass (batched scoring sums both).
         """
         torch = self.torch
         base = len(self.tokens)
@@ -107,12 +113,25 @@ class TokenTree:
 
             self.cache = DynamicCache()
         with torch.inference_mode():
+            keep = {"logits_to_keep": 1} if last_only else {}
             out = self.lm.model(input_ids=ids, position_ids=pos, attention_mask=attn, use_cache=True,
-                                **cache_arg(self.lm.model, self.cache))
-            logp = torch.log_softmax(out.logits[0].double(), dim=-1)
+                                **cache_arg(self.lm.model, self.cache), **keep)
+            logits = out.logits[0]
+            logp = torch.log_softmax(logits if logits.dtype == torch.float64 else logits.float(), dim=-1).cpu().numpy()
         self.forwards += 1
         self.positions += n_new
-        return logp[:, : self.lm.tokenizer.vocab.size].cpu().numpy()
+        v = self.lm.tokenizer.vocab.size
+        if logp.dtype == np.float64:
+            return (logp[:, :v], np.exp(logp[:, :v])) if probs else logp[:, :v]
+        # float32 log-softmax adds its exponentials in float32: over Gemma 3's 262k entries they sum to 1
+        # only within ~6e-5. Renormalise with a float64 sum (~1e-7), over every row the model has
+        p = np.exp(logp)
+        s = p.sum(axis=1, dtype=np.float64)
+        logp -= np.log(s).astype(np.float32)[:, None]
+        if not probs:
+            return logp[:, :v]
+        p *= (1.0 / s).astype(np.float32)[:, None]
+        return logp[:, :v], p[:, :v]
 
     def compact(self, keep: Sequence[int]) -> dict[int, int]:
         """Drop every node that is not in `keep` or an ancestor of one; returns old id -> new id."""
