@@ -88,6 +88,27 @@ def test_added_texts_straddling_the_boundary_are_not_canonical(gemma3):
     assert not bad, bad[:10]
 
 
+def test_pairs_after_added_tokens_match_the_encoder_on_every_token(gemma3):
+    """After one of Gemma 3's added tokens (newline runs, whitespace runs, tags) the next token starts a new
+    piece of text: the structural rule (`Canonicality._after_added`) against the encoder on every regular
+    token, for the two newline tokens prose has most and a random added token."""
+    fast = Canonicality(gemma3)
+    ref = Canonicality(gemma3, structural=False)
+    assert 100 < int(fast.after_added.sum()) <= len(fast.added)
+    ids = np.flatnonzero(fast.fast.eligible)
+    nl, nl2 = gemma3.encode("\n")[0], gemma3.encode("\n\n")[0]
+    rest = fast.after_added & ~np.isin(np.arange(fast.n), [nl, nl2])
+    other = int(np.random.default_rng(0).choice(np.flatnonzero(rest)))
+    for a in (nl, nl2, other):
+        assert fast.after_added[a] and fast.decided(a, b"") is fast.fast.eligible
+        ok_f, known_f = fast.pair_mask(a, b"", ids)
+        ok_r, _ = ref.pair_mask(a, b"", ids)
+        assert known_f[ids].all()
+        bad = ids[ok_f[ids] != ok_r[ids]]
+        assert not len(bad), (gemma3.vocab.tokens[a], [gemma3.vocab.tokens[t] for t in bad[:10]])
+        assert 0 < ok_r[ids].sum() < len(ids)
+
+
 def _code_and_prose(shared_data) -> list[str]:
     """Real code (this package's own bridge sources) and real prose, in 2,000-character pieces."""
     src = sorted((Path(__file__).resolve().parents[2] / "src" / "toksmith" / "bridge").glob("*.py"))

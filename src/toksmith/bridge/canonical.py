@@ -90,6 +90,16 @@ class Canonicality:
             bp = bpe_pairs(tok)
             if bp is not None:
                 self.fast = PretokenPairs(tok, bp)
+        #: added tokens (content -> id) the encoder splits out of the raw text before the model, when every
+        #: one matches plainly (no normalisation, stripping or word rule); empty otherwise
+        self.added = _plain_added_tokens(tok) if self.fast is not None else {}
+        #: text tokens among them: a pair after one is decided structurally (`_after_added`)
+        self.after_added = np.zeros(self.n, dtype=bool)
+        for i in self.added.values():
+            if i < self.n and self.is_text[i] and not self.is_byte[i] and not self.fast.eligible[i]:
+                self.after_added[i] = True
+        self._after_added_masks: dict[int, np.ndarray] = {}
+        self._first_char: dict[str, list[int]] | None = None
 
     # --- byte fallback ------------------------------------------------------------------------------
     def fallback_ok(self, prefix: bytes) -> bool:
@@ -218,6 +228,9 @@ class Canonicality:
                 elig = self.fast.eligible
                 entry[0][:] = self.fast.mask(a, left) & elig
                 entry[1][:] = elig
+            elif not pre and self.after_added[a]:
+                entry[0][:] = self._after_added(a)
+                entry[1][:] = self.fast.eligible
             checked = self._checked.get(key)
             if checked is not None:  # encoder answers outlive the evicted masks
                 got, got_ok = checked
@@ -284,9 +297,41 @@ class Canonicality:
 
     def decided(self, a: int, pre: bytes) -> np.ndarray:
         """Shape (V,) bool: the tokens whose pair with `a` the structural test decides (no encoder)."""
-        if self.fast is not None and not pre and self.fast.eligible[a]:
+        if self.fast is not None and not pre and (self.fast.eligible[a] or self.after_added[a]):
             return self.fast.eligible
         return self._nothing
+
+    def _after_added(self, a: int) -> np.ndarray:
+        """Shape (V,) bool over regular BPE tokens t: is [a, t] canonical, for an added token a?
+
+        The encoder cuts added tokens out of the raw text first, leftmost-longest, then encodes the pieces
+        between them on their own. So after a, t is encoded as the start of a text (`start_mask`), unless a
+        longer added token starts where a does and covers bytes of t (Gemma 3: "\n" then "\n..."). Checked
+        against the encoder on every token after the newline tokens (tests/bridge/test_pairs.py).
+        """
+        got = self._after_added_masks.get(a)
+        if got is not None:
+            return got
+        ok = self.start_mask() & self.fast.eligible
+        text = self.texts[a]
+        for content in self.added:
+            if len(content) > len(text) and content.startswith(text):
+                rest = content[len(text):]  # no probe continuation can complete it (`_plain_added_tokens`)
+                for t in self._starting_with(rest[0]):
+                    if self.texts[t].startswith(rest):
+                        ok[t] = False
+        self._after_added_masks[a] = ok
+        return ok
+
+    def _starting_with(self, ch: str) -> list[int]:
+        """Text tokens whose text starts with the character `ch` (buckets built once)."""
+        if self._first_char is None:
+            buckets: dict[str, list[int]] = {}
+            for i, t in enumerate(self.texts):
+                if t:
+                    buckets.setdefault(t[0], []).append(i)
+            self._first_char = buckets
+        return self._first_char.get(ch, [])
 
     def is_canonical(self, ids: Sequence[int], *, complete: bool = True) -> bool:
         """Sequence-level check: encode(decode(ids)) == ids (complete) or pairwise (a prefix)."""
@@ -321,6 +366,23 @@ def _completions(pending: bytes, cap: int) -> list[bytes]:
         step = len(out) / cap
         out = [out[int(i * step)] for i in range(cap)]
     _COMPLETIONS[key] = out
+    return out
+
+
+def _plain_added_tokens(tok: Tokenizer) -> dict[str, int]:
+    """content -> id of every added token of a `tokenizers` tokenizer, if all of them are matched plainly in
+    the raw text (not normalised, no lstrip/rstrip/single_word) and no probe continuation (`PROBES`)
+    occurs in one; else {} (pairs after an added token then go to the encoder)."""
+    inner = getattr(tok, "_tok", None)
+    getter = getattr(inner, "get_added_tokens_decoder", None)
+    if getter is None:
+        return {}
+    out: dict[str, int] = {}
+    for i, t in getter().items():
+        if t.normalized or t.lstrip or t.rstrip or t.single_word or any(z and z in t.content for z in PROBES):
+            return {}
+        if t.content:
+            out[t.content] = int(i)
     return out
 
 
