@@ -84,11 +84,11 @@ def test_gemma3_batched_score_equals_the_incremental_state_on_real_text(real_lm,
 
 @pytest.mark.slow
 def test_windowed_token_level_matches_windowed_byte_level(real_lm, shared_data):
-    """Token-level scoring and exact byte-level scoring slide the same windows, each conditioned on BOS
-    (`lm.scoring.window_ids`), so token by token they agree up to the byte level's marginalisation over
-    tokenizations (a few hundredths of a bit), except at the text's end, where the byte level also counts
-    longer last tokens. Windows after the first once read no BOS: Gemma 3 then lost ~1.4 bits per token
-    in every later window (0.12 bits per byte on 3,000 bytes in 256-token windows)."""
+    """Token-level scoring and exact byte-level scoring slide the same windows, each reading BOS and the same
+    context tokens (`lm.scoring.window_ids`, `bridge.batched`), so token by token they agree up to the byte
+    level's marginalisation over tokenizations (a few hundredths of a bit), except at the text's end, where
+    the byte level also counts longer last tokens. Windows after the first once read no BOS: Gemma 3 then
+    lost ~1.4 bits per token in every later window (0.12 bits per byte on 3,000 bytes in 256-token windows)."""
     from toksmith.lm.scoring import score_text
 
     text = (shared_data / "english" / "inaugural.txt").read_text(encoding="utf-8")[-700:]
