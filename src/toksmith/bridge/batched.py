@@ -494,7 +494,7 @@ def score_text_bytes(blm: ByteLM, text: bytes, *, prompt: bytes = b"", window: i
 
     Equal (up to float rounding) to advancing `blm.start(prompt)` through `text` when prompt + text fits
     one window; longer texts slide windows as the module docstring says. `chunk` overrides the nodes
-    per forward (default: `CHUNK_NODES`, fewer where `CHUNK_BYTES` of float64 log-probabilities say so).
+    per forward (default: `CHUNK_NODES`, fewer where `CHUNK_BYTES` of log-probabilities say so).
     """
     from toksmith.bridge.generate import ByteScore
 

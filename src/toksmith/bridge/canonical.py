@@ -19,7 +19,7 @@ those leading bytes is missing from it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -397,36 +397,36 @@ def _text_or_none(b: bytes) -> str | None:
 _pending_char = pending_char
 
 
-def path_state(c: Canonicality, ids: Sequence[int]) -> tuple[bytes, Context]:
-    """(pre, ctx) of the last token of `ids`, as ByteLM carries them along a path from BOS.
-
-    `pre`: the bytes of the unfinished character the last token starts inside; `ctx`: its pre-token
-    states (`context_after` walked from `START_CTX`). They condition the next token on a fixed token
-    prefix with the junction rule (`ByteLM.start_after_tokens(junction=True)`, scoring windows).
-    """
+def _path_states(c: Canonicality, ids: Sequence[int]) -> Iterator[tuple[int, bytes, Context]]:
+    """(token, pre, ctx) of each token of `ids` in turn, as ByteLM carries them along a path from BOS:
+    `pre` the bytes of the unfinished character the token starts inside, `ctx` its pre-token states
+    (`context_after` walked from `START_CTX`)."""
     ctx, data, pre = START_CTX, b"", b""
     for i, t in enumerate(ids):
         if i:
             ctx = c.context_after(ctx, ids[i - 1], pre, t)
         pre = _pending_char(data)
         data += c.vocab.tokens[t]
+        yield t, pre, ctx
+
+
+def path_state(c: Canonicality, ids: Sequence[int]) -> tuple[bytes, Context]:
+    """(pre, ctx) of the last token of `ids` (`_path_states`): they condition the next token on a fixed
+    token prefix with the junction rule (`ByteLM.start_after_tokens(junction=True)`, scoring windows)."""
+    *_, (_, pre, ctx) = [(-1, b"", START_CTX), *_path_states(c, ids)]
     return pre, ctx
 
 
 def pairwise_canonical(c: Canonicality, ids: Sequence[int]) -> bool:
     """Whether every step of `ids` passes the start/pair rules (the prefix-canonicality ByteLM uses)."""
-    if not ids:
-        return True
-    if not c.start_mask()[ids[0]]:
-        return False
-    data = c.vocab.tokens[ids[0]]
-    ctx = START_CTX
-    for a, t in zip(ids, ids[1:], strict=False):
-        start = len(data) - len(c.vocab.tokens[a])
-        pre = _pending_char(data[:start])
-        ok, _ = c.context_mask(a, pre, np.array([t]), ctx)
-        if not ok[t]:
-            return False
-        ctx = c.context_after(ctx, a, pre, t)
-        data += c.vocab.tokens[t]
+    prev: tuple[int, bytes, Context] | None = None
+    for t, pre, ctx in _path_states(c, ids):
+        if prev is None:
+            if not c.start_mask()[t]:
+                return False
+        else:
+            a, a_pre, a_ctx = prev
+            if not c.context_mask(a, a_pre, np.array([t]), a_ctx)[0][t]:
+                return False
+        prev = (t, pre, ctx)
     return True

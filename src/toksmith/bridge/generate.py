@@ -131,7 +131,7 @@ def generate_bytes(model: ByteModel, prompt: bytes, *, max_bytes: int = 64, temp
     out = bytearray()
     draft = b""
     while len(out) < max_bytes:
-        if speculate and not draft and hasattr(st, "propose"):  # states without drafts: one forward per byte
+        if speculate and not draft:
             draft = st.propose()[: max_bytes - len(out)]
             st.prepare(draft)
         lp = st.distribution().logprobs
