@@ -38,73 +38,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
 
+from spec_bench import CORPUS_FORMAT, chat_ids, hf_run, load_corpus, load_questions, stop_ids, stratified, timed_rows
+
 HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("TOKSMITH_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
-CORPUS_FORMAT = "toksmith-bench-suffix-corpus/1"
 SWEEP_TREES = ["2,1", "2,1,1", "3,2,1", "3,3,2,1,1", "4,3,2,1", "5,4,3,2,1", "8,6,4,2,1"]
-
-
-def load_corpus(path: str, model: str, subset: list[dict], subset_ids: list[list[int]]) -> list[dict]:
-    """The documents of a suffix corpus written by --calibrate; refuses one that holds a subset question.
-
-    A corpus must never hold an earlier run of the prompt being measured: no document may carry a
-    subset question's id or its exact prompt ids.
-    """
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if data.get("format") != CORPUS_FORMAT or data.get("model") != model:
-        raise SystemExit(f"{path}: not a suffix corpus of {model} (format {data.get('format')!r}, "
-                         f"model {data.get('model')!r})")
-    docs = data["docs"]
-    inside = {q["question_id"] for q in subset} & {d["question_id"] for d in docs}
-    same = [d["question_id"] for d in docs if d["prompt"] in subset_ids]
-    if inside or same:
-        raise SystemExit(f"{path} holds the measured subset's questions {sorted(inside)} or prompts (its documents "
-                         f"{same}); "
-                         "build the corpus from other questions (--calibrate --calib-skip 1)")
-    return docs
-
-
-def load_questions() -> list[dict]:
-    path = DATA / "spec_bench" / "question.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def stratified(questions: list[dict], per_category: int, skip: int = 0) -> list[dict]:
-    seen: dict[str, int] = defaultdict(int)
-    out = []
-    for q in questions:
-        i = seen[q["category"]]
-        seen[q["category"]] += 1
-        if skip <= i < skip + per_category:
-            out.append(q)
-    return out
-
-
-def chat_ids(hf_tok, text: str) -> list[int]:
-    ids = hf_tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
-                                     tokenize=True)
-    return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
-
-
-def hf_run(lm, ids: list[int], n: int, eos: list[int], pld: int = 0) -> tuple[list[int], float, int]:
-    import torch
-    from transformers.cache_utils import DynamicCache
-
-    x = torch.tensor([ids])
-    kw = {"prompt_lookup_num_tokens": pld} if pld else {}
-    t0 = time.perf_counter()
-    with torch.inference_mode():
-        out = lm.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
-                                past_key_values=DynamicCache(), eos_token_id=eos, pad_token_id=eos[0], **kw)
-    secs = time.perf_counter() - t0
-    new = out[0, len(ids):].tolist()
-    return new, secs, 0
 
 
 def main() -> None:
@@ -122,7 +64,12 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--warmup", type=int, default=2, help="prompts decoded before timing (outside the subset)")
-    ap.add_argument("--rows", default="greedy,pld,recycle,suffix,hybrid,hybrid-hot", help="timed rows (greedy always)")
+    ap.add_argument("--rows", default="greedy,pld,recycle,suffix,hybrid,hybrid-hot",
+                    help="timed rows (greedy always): NAME[@TREE][@sfx=N][@branch=W] separated by ';' "
+                    "(NAME: pld, greedy-ours, recycle, suffix, hybrid, hybrid-hot; spec_bench.timed_rows)")
+    ap.add_argument("--adaptive", default="auto", choices=("auto", "on", "off"),
+                    help="adaptive drafting of the timed rows (auto: the library default)")
+    ap.add_argument("--budget-s", type=float, default=0, help="start no new prompt after this many seconds")
     ap.add_argument("--mat-only", action="store_true", help="acceptance only: no repeats, no pld, no adaptive")
     ap.add_argument("--trees", default="tr80", help="--mat-only: comma-free list of trees separated by ';'")
     ap.add_argument("--methods", default="recycle,hybrid,hybrid-hot", help="--mat-only rows")
@@ -155,8 +102,7 @@ def main() -> None:
     lm = load_lm(args.model, device=args.device)
     src = Path(lm.source)
     hf_tok = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
-    gen_eos = lm.model.generation_config.eos_token_id
-    eos = sorted({lm.eos_id, *([gen_eos] if isinstance(gen_eos, int) else list(gen_eos or []))})
+    eos = stop_ids(lm, hf_tok)
     questions = load_questions()
     n = args.max_new_tokens
     device = f"{args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}"
@@ -188,67 +134,96 @@ def main() -> None:
         return
 
     warm = stratified(questions, 1, skip=9)[: args.warmup]
-    warm_m = {m: AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name) for m in ("recycle", "hybrid")}
-    if args.hot_m:  # Token Recycling's hot start: M warmed on prompts outside the subset (--calibrate)
-        warm_m["hybrid"] = AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name)
-    for q in warm:
-        ids = chat_ids(hf_tok, q["turns"][0])
-        hf_run(lm, ids, n, eos)
-        for m in ("recycle", "hybrid"):
-            ours(ids, m, warm_m[m])
-
     if args.sweep:
+        for q in warm:
+            ids = chat_ids(hf_tok, q["turns"][0])
+            hf_run(lm, ids, n, eos)
+            for m in ("recycle", "hybrid"):
+                ours(ids, m, AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name))
         sweep(args, lm, hf_tok, questions, eos, ours, hf_run, device, atomic_write_text)
         return
+    timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_text)
+
+
+def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_text) -> None:
+    """The timed table: every row on every subset prompt, --repeats times in rotation, medians."""
+    from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate
+
+    n = args.max_new_tokens
+    rows = timed_rows(args.rows, tree, args.suffix_len, args.branch)
+    adaptive = {"auto": None, "on": True, "off": False}[args.adaptive]
+    order = args.order or DEFAULTS["order"]
+
+    def fresh_m():
+        return AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=order)
+
+    # Token Recycling's hot start: each -hot row carries its own M across prompts, from --hot-m (M warmed on
+    # prompts outside the subset by --calibrate) or a cold M, through the warm-up prompts first
+    start_m = AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m else None
+    hot = {r["key"]: start_m.copy() if start_m is not None else fresh_m() for r in rows if r["hot"]}
+
+    def run_row(row, ids, adjacency=None):
+        if row["key"] == "greedy":
+            return hf_run(lm, ids, n, eos)
+        if row["method"] == "pld":
+            return hf_run(lm, ids, n, eos, pld=args.pld_tokens)
+        method = "greedy" if row["method"] == "greedy-ours" else row["method"]
+        if adjacency is None and method in ("recycle", "hybrid"):
+            adjacency = fresh_m()  # cold: filled from this prompt's prefill only
+        r = generate(lm, ids, max_new_tokens=n, method=method, tree=row["tree"], suffix_len=row["suffix_len"],
+                     branch=row["branch"] if method == "hybrid" else None, adjacency=adjacency, eos_ids=eos,
+                     adaptive=adaptive)
+        return r.ids, r.stats.seconds, r.stats
+
+    for q in warm:  # also warms the device (kernels, allocator) and the hot Ms, outside the subset
+        ids = chat_ids(hf_tok, q["turns"][0])
+        for row in rows:
+            run_row(row, ids, hot.get(row["key"]))
 
     subset = stratified(questions, args.per_category)
-    hot = {m: warm_m[m] for m in ("hybrid",)}
-    rows = ["greedy"] + [r for r in args.rows.split(",") if r and r != "greedy"]
+    keys = [r["key"] for r in rows]
     records = []
+    t_start = time.perf_counter()
     for qi, q in enumerate(subset):
+        if args.budget_s and time.perf_counter() - t_start > args.budget_s:
+            print(f"time budget of {args.budget_s} s spent: stopping after {qi} of {len(subset)} prompts", flush=True)
+            break
         ids = chat_ids(hf_tok, q["turns"][0])
-        snap = {m: hot[m].copy() for m in hot}
+        snap = {k: m.copy() for k, m in hot.items()}  # every repeat restarts from it: no M holds this prompt
         times: dict[str, list[float]] = defaultdict(list)
         result: dict[str, dict] = {}
         ref = None
         for _ in range(args.repeats):
             for row in rows:
-                if row == "greedy":
-                    out, secs, st = hf_run(lm, ids, n, eos)
-                    ref = out if ref is None else ref
-                elif row == "pld":
-                    out, secs, st = hf_run(lm, ids, n, eos, pld=args.pld_tokens)
-                elif row.endswith("-hot"):
-                    m = row.removesuffix("-hot")
-                    work = snap[m].copy()
-                    out, secs, st = ours(ids, m, work)
-                    hot_after = work
-                    result.setdefault(row, {})["_m"] = hot_after
-                else:
-                    out, secs, st = ours(ids, row)
-                times[row].append(secs)
-                same = out == ref
-                r = result.setdefault(row, {})
-                r["identical"] = r.get("identical", True) and same
+                key = row["key"]
+                work = snap[key].copy() if row["hot"] else None
+                out, secs, st = run_row(row, ids, work)
+                if row["hot"]:
+                    hot[key] = work
+                ref = out if ref is None else ref
+                times[key].append(secs)
+                r = result.setdefault(key, {})
+                r["identical"] = r.get("identical", True) and out == ref
                 r["tokens"] = len(out)
                 if st:
-                    r.update(mat=st.mat, forwards=st.forwards, accepted_suffix=st.accepted_suffix,
+                    r.update(mat=st.mat, step_mat=st.step_mat, forwards=st.forwards, steps=st.steps,
+                             draft_tokens=st.draft_tokens, nodes=st.tree_nodes, accepted_suffix=st.accepted_suffix,
                              accepted_recycle=st.accepted_recycle, min_margin=st.min_margin)
-        for m in hot:
-            hot[m] = result[f"{m}-hot"].pop("_m")
         rec = {"question_id": q["question_id"], "category": q["category"], "prompt_tokens": len(ids), "rows": {}}
-        for row in rows:
-            r = result[row]
-            r["seconds"] = statistics.median(times[row])
-            if row in ("greedy", "pld"):
-                r["mat"] = None
-            rec["rows"][row] = r
+        for key in keys:
+            r = result[key]
+            r["seconds"] = statistics.median(times[key])
+            r["seconds_all"] = times[key]
+            r.setdefault("mat", None)
+            rec["rows"][key] = r
         records.append(rec)
         g = rec["rows"]["greedy"]["seconds"]
         print(f"[{qi + 1}/{len(subset)}] {q['category']:>15} {len(ids):4d} prompt tokens, "
-              f"{rec['rows']['greedy']['tokens']} new; speedup " +
-              " ".join(f"{row} {g / rec['rows'][row]['seconds']:.2f}" for row in rows[1:]), flush=True)
-        report(records, rows, args, device, tree, atomic_write_text, quiet=qi + 1 < len(subset))
+              f"{rec['rows']['greedy']['tokens']} new ({time.perf_counter() - t_start:.0f} s); speedup " +
+              " ".join(f"{key} {g / rec['rows'][key]['seconds']:.2f}" for key in keys[1:]), flush=True)
+        report(records, keys, args, device, tree, atomic_write_text, quiet=True, complete=False)
+    report(records, keys, args, device, tree, atomic_write_text, quiet=False,
+           complete=len(records) == len(subset))
 
 
 def _m_order() -> int:
@@ -258,7 +233,7 @@ def _m_order() -> int:
     return DEFAULTS["order"]
 
 
-def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = False) -> None:
+def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = False, complete: bool = True) -> None:
     """Per-category table (printed unless `quiet`) and the JSON, rewritten after every prompt."""
     cats = sorted({r["category"] for r in records}) + ["ALL"]
     table = {}
@@ -269,26 +244,31 @@ def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = F
             toks = sum(r["rows"][row]["tokens"] for r in recs)
             secs = sum(r["rows"][row]["seconds"] for r in recs)
             fw = sum(r["rows"][row].get("forwards") or 0 for r in recs)
+            steps = sum(r["rows"][row].get("steps") or 0 for r in recs)
             table[(cat, row)] = {
                 "tokens_per_s": toks / secs, "speedup": g_secs / secs,
                 "mat": toks / fw if fw else None,
+                "step_mat": (toks - len(recs)) / steps if steps else None,
                 "accepted_suffix": sum(r["rows"][row].get("accepted_suffix") or 0 for r in recs),
                 "identical": sum(bool(r["rows"][row]["identical"]) for r in recs), "prompts": len(recs)}
     lines = []
-    head = f"{'category':>15} {'row':>12} {'tok/s':>7} {'speedup':>8} {'MAT':>5} {'from suffix':>11} {'identical':>9}"
-    lines.append(head)
+    w = max(12, *(len(r) for r in rows))
+    lines.append(f"{'category':>15} {'row':>{w}} {'tok/s':>7} {'speedup':>8} {'MAT':>5} {'step MAT':>8} "
+                 f"{'from suffix':>11} {'identical':>9}")
     for cat in cats:
         for row in rows:
             t = table[(cat, row)]
             mat = f"{t['mat']:.2f}" if t["mat"] else "-"
-            lines.append(f"{cat:>15} {row:>12} {t['tokens_per_s']:7.2f} {t['speedup']:7.2f}x {mat:>5} "
-                  f"{t['accepted_suffix']:>11} {t['identical']:>4}/{t['prompts']}")
+            step = f"{t['step_mat']:.2f}" if t["step_mat"] else "-"
+            lines.append(f"{cat:>15} {row:>{w}} {t['tokens_per_s']:7.2f} {t['speedup']:7.2f}x {mat:>5} {step:>8} "
+                         f"{t['accepted_suffix']:>11} {t['identical']:>4}/{t['prompts']}")
     if not quiet:
         print("\n".join(lines), flush=True)
-    out = HERE / "out" / "decoding.json"
+    out = HERE / "out" / f"decoding{args.tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps({
-        "complete": not quiet, "model": args.model, "device": device, "max_new_tokens": args.max_new_tokens,
+        "complete": complete, "adaptive": args.adaptive, "rows": rows, "model": args.model, "device": device,
+        "max_new_tokens": args.max_new_tokens,
         "repeats": args.repeats,
         "per_category": args.per_category, "tree": tree, "suffix_len": args.suffix_len,
         "pld_tokens": args.pld_tokens, "hot_m": args.hot_m, "order": _m_order(),

@@ -243,14 +243,16 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         steps += 1
         drafted += len(draft) - 1
         nodes = max(nodes, len(draft))
-        for node in path[1:]:
+        kept = 0
+        for tok in emitted:
+            out.append(tok)
+            kept += 1
+            if tok in eos or len(out) >= max_new_tokens:
+                break
+        for node in path[1: kept + 1]:  # accepted draft nodes whose tokens were emitted (path[i + 1] = emitted[i])
             acc_suffix += bool(draft.sources[node] & FROM_SUFFIX)
             acc_corpus += from_corpus and bool(draft.sources[node] & FROM_SUFFIX)
             acc_recycle += bool(draft.sources[node] & FROM_RECYCLE)
-        for tok in emitted:
-            out.append(tok)
-            if tok in eos or len(out) >= max_new_tokens:
-                break
     secs = time.perf_counter() - t0
     parts = {"prefill": t_loop - t0, "draft": t_draft, **ver.seconds, "update": t_update}
     parts["other"] = secs - sum(parts.values())

@@ -1,0 +1,133 @@
+"""Spec-Bench prompts and the transformers peers, shared by benchmarks/decoding.py and verify_cost.py.
+
+Prompts: ../shared/data/spec_bench/question.jsonl (or $TOKSMITH_SHARED_DATA/spec_bench), first turn of
+each question, in the model's chat template with the generation prompt. `hf_run` is the baseline and
+identity oracle: transformers `generate(do_sample=False)` with a plain DynamicCache, optionally with
+prompt lookup decoding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("TOKSMITH_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
+CORPUS_FORMAT = "toksmith-bench-suffix-corpus/1"
+#: timed row names besides the library's methods: transformers greedy (the baseline), transformers prompt
+#: lookup, and toksmith's own greedy loop (one token per forward through the same Verifier as the drafts)
+PEER_ROWS = ("greedy", "pld", "greedy-ours")
+
+
+def load_corpus(path: str, model: str, subset: list[dict], subset_ids: list[list[int]]) -> list[dict]:
+    """The documents of a suffix corpus written by --calibrate; refuses one that holds a subset question.
+
+    A corpus must never hold an earlier run of the prompt being measured: no document may carry a
+    subset question's id or its exact prompt ids.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("format") != CORPUS_FORMAT or data.get("model") != model:
+        raise SystemExit(f"{path}: not a suffix corpus of {model} (format {data.get('format')!r}, "
+                         f"model {data.get('model')!r})")
+    docs = data["docs"]
+    inside = {q["question_id"] for q in subset} & {d["question_id"] for d in docs}
+    same = [d["question_id"] for d in docs if d["prompt"] in subset_ids]
+    if inside or same:
+        raise SystemExit(f"{path} holds the measured subset's questions {sorted(inside)} or prompts (its documents "
+                         f"{same}); "
+                         "build the corpus from other questions (--calibrate --calib-skip 1)")
+    return docs
+
+
+def load_questions() -> list[dict]:
+    path = DATA / "spec_bench" / "question.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"{path}: Spec-Bench prompts not found (set TOKSMITH_SHARED_DATA to the shared data folder)")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def stratified(questions: list[dict], per_category: int, skip: int = 0) -> list[dict]:
+    """Questions skip .. skip + per_category - 1 (file order) of every category."""
+    seen: dict[str, int] = defaultdict(int)
+    out = []
+    for q in questions:
+        i = seen[q["category"]]
+        seen[q["category"]] += 1
+        if skip <= i < skip + per_category:
+            out.append(q)
+    return out
+
+
+def chat_ids(hf_tok, text: str) -> list[int]:
+    """The prompt in the model's chat template, generation prompt included.
+
+    Gemma 3's GGUF carries no template; its turn markup (`<start_of_turn>user ... <start_of_turn>model`)
+    is applied by hand when the vocabulary has it. A model with neither gets the plain text after BOS.
+    """
+    if getattr(hf_tok, "chat_template", None):
+        ids = hf_tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
+                                         tokenize=True)
+        return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
+    bos = [hf_tok.bos_token_id] if hf_tok.bos_token_id is not None else []
+    if "<start_of_turn>" in hf_tok.get_vocab():
+        text = f"<start_of_turn>user\n{text}<end_of_turn>\n<start_of_turn>model\n"
+    return bos + hf_tok.encode(text, add_special_tokens=False)
+
+
+def stop_ids(lm, hf_tok) -> list[int]:
+    """Tokens that end a reply: the model's EOS, its generation config's, and Gemma's `<end_of_turn>`."""
+    gen_eos = lm.model.generation_config.eos_token_id
+    out = {lm.eos_id, *([gen_eos] if isinstance(gen_eos, int) else list(gen_eos or []))}
+    turn = hf_tok.get_vocab().get("<end_of_turn>")
+    if turn is not None:
+        out.add(turn)
+    return sorted(out)
+
+
+def hf_run(lm, ids: list[int], n: int, eos: list[int], pld: int = 0) -> tuple[list[int], float, int]:
+    """transformers greedy (or prompt lookup with `pld` tokens): (new ids, seconds, 0)."""
+    import torch
+    from transformers.cache_utils import DynamicCache
+
+    x = torch.tensor([ids], device=lm.device)
+    kw = {"prompt_lookup_num_tokens": pld} if pld else {}
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = lm.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
+                                past_key_values=DynamicCache(), eos_token_id=eos, pad_token_id=eos[0], **kw)
+    new = out[0, len(ids):].tolist()  # .tolist() waits for the device
+    return new, time.perf_counter() - t0, 0
+
+
+def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str | None) -> list[dict]:
+    """Rows of the timed table: "greedy;pld;recycle@tr80;hybrid-hot@dyn128@branch=dyn@sfx=20" ...
+
+    Each entry is a row name (PEER_ROWS, or a `toksmith.decoding` method, "-hot" for an M carried
+    across prompts), then optional "@TREE", "@sfx=N" (suffix_len) and "@branch=W"; what an entry leaves
+    out comes from the command line (--tree, --suffix-len, --branch). A list without ';' or '@' may use
+    commas (the old form). The baseline row "greedy" is always first.
+    """
+    entries = spec.split(";") if (";" in spec or "@" in spec) else spec.split(",")
+    rows = [{"key": "greedy", "method": "greedy", "hot": False}]
+    for entry in (e.strip() for e in entries):
+        if not entry or entry == "greedy":
+            continue
+        name, *opts = entry.split("@")
+        row = {"key": entry, "method": name.removesuffix("-hot"), "hot": name.endswith("-hot"), "tree": tree,
+               "suffix_len": suffix_len, "branch": branch}
+        for o in opts:
+            if "=" in o:
+                k, v = o.split("=", 1)
+                k = {"sfx": "suffix_len"}.get(k, k)
+                if k not in ("suffix_len", "branch"):
+                    raise SystemExit(f"row '{entry}': unknown option '{k}' (sfx=N, branch=W)")
+                row[k] = int(v) if k == "suffix_len" else v
+            else:
+                row["tree"] = o
+        if name not in PEER_ROWS and row["method"] not in ("recycle", "suffix", "hybrid"):
+            raise SystemExit(f"row '{entry}': not a row ({', '.join(PEER_ROWS)}, recycle, suffix, hybrid[-hot])")
+        rows.append(row)
+    return rows

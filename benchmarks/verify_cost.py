@@ -1,0 +1,91 @@
+"""What verifying a draft tree of n nodes costs against a one-token greedy step, per device.
+
+Token Recycling's premise is that a GPU verifies 80+ draft nodes for about the price of one token. This
+measures it for our verifier (`toksmith.decoding.verify.Verifier`: tree-attention forward, argmax, the
+top-k for M and the KV compaction) on a Spec-Bench prompt: after a prefill, one verification per node
+count in rotation, --repeats times; medians. Trees are 8-ary (depth <= 3 at 80 nodes) with random
+tokens (cost depends on the node count, not on the tokens). The table gives ms per forward and the ratio
+to the one-token step; tree defaults per device (toksmith.decoding.DEFAULTS) are chosen from it with
+the MAT each tree reaches (benchmarks/decoding.py). Writes benchmarks/out/verify_cost{tag}.json.
+
+    python benchmarks/verify_cost.py --model smollm2 --device cuda --nodes 1 16 32 64 80 128 160 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+from spec_bench import chat_ids, load_questions, stratified
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--nodes", type=int, nargs="+", default=[1, 8, 16, 32, 48, 64, 80, 96, 128, 160, 192, 256])
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--topk", type=int, default=8, help="successors per node returned for M (0: none)")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--tag", default="")
+    args = ap.parse_args()
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from toksmith import load_lm
+    from toksmith.decoding.draft import DraftTree
+    from toksmith.decoding.verify import Verifier
+    from toksmith.io import atomic_write_text
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    lm = load_lm(args.model, device=args.device)
+    src = Path(lm.source)
+    hf_tok = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
+    q = stratified(load_questions(), 1, skip=9)[0]
+    ids = chat_ids(hf_tok, q["turns"][0])
+    rng = random.Random(0)
+
+    def tree(n: int) -> DraftTree:
+        t = DraftTree(tokens=[ids[-1]])
+        for i in range(1, n):
+            t.add((i - 1) // 8, rng.randrange(lm.vocab_size), 1)
+        return t
+
+    ver = Verifier(lm, topk=args.topk)
+    ver.prefill(ids)
+    for n in args.nodes:  # warm-up: kernels for every shape
+        ver.verify(tree(n))
+    times: dict[int, list[float]] = {n: [] for n in args.nodes}
+    for _ in range(args.repeats):
+        for n in args.nodes:
+            t = tree(n)
+            t0 = time.perf_counter()
+            ver.verify(t)  # returns numpy arrays: the device has finished
+            times[n].append(time.perf_counter() - t0)
+    base = statistics.median(times[args.nodes[0]])
+    device = f"{lm.device}, torch {torch.__version__}" + (
+        f", {torch.cuda.get_device_name()}" if lm.device.startswith("cuda") else f", {torch.get_num_threads()} threads")
+    print(f"{lm.name} on {device}; context {len(ids)} tokens + up to {ver.cached - len(ids)} accepted")
+    print(f"{'nodes':>6} {'ms':>8} {'x n=' + str(args.nodes[0]):>8}")
+    table = []
+    for n in args.nodes:
+        med = statistics.median(times[n])
+        table.append({"nodes": n, "ms": 1e3 * med, "ratio": med / base, "ms_all": [1e3 * x for x in times[n]]})
+        print(f"{n:6d} {1e3 * med:8.2f} {med / base:7.2f}x")
+    out = HERE / "out" / f"verify_cost{args.tag}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps({"model": args.model, "device": device, "topk": args.topk,
+                                       "repeats": args.repeats, "prompt_tokens": len(ids), "table": table}, indent=1))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
