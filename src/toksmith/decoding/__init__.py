@@ -7,9 +7,11 @@ torch is imported only when a model runs.
 
 from toksmith.decoding.adjacency import AdjacencyMatrix as AdjacencyMatrix
 from toksmith.decoding.api import DEFAULTS as DEFAULTS
+from toksmith.decoding.api import GPU_DEFAULTS as GPU_DEFAULTS
 from toksmith.decoding.api import METHODS as METHODS
 from toksmith.decoding.api import DecodeResult as DecodeResult
 from toksmith.decoding.api import DecodeStats as DecodeStats
+from toksmith.decoding.api import device_defaults as device_defaults
 from toksmith.decoding.api import generate as generate
 from toksmith.decoding.draft import DraftTree as DraftTree
 from toksmith.decoding.draft import build_draft as build_draft
@@ -23,6 +25,7 @@ from toksmith.decoding.templates import template_from_counts as template_from_co
 from toksmith.decoding.templates import template_from_gains as template_from_gains
 from toksmith.decoding.templates import template_from_widths as template_from_widths
 
-__all__ = ["DEFAULTS", "METHODS", "TEMPLATES", "AdjacencyMatrix", "DecodeResult", "DecodeStats", "DraftTree",
-           "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft", "generate", "load_template",
-           "longest_earlier_match", "template_from_counts", "template_from_gains", "template_from_widths"]
+__all__ = ["DEFAULTS", "GPU_DEFAULTS", "METHODS", "TEMPLATES", "AdjacencyMatrix", "DecodeResult", "DecodeStats",
+           "DraftTree", "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft", "device_defaults", "generate",
+           "load_template", "longest_earlier_match", "template_from_counts", "template_from_gains",
+           "template_from_widths"]

@@ -21,7 +21,8 @@ from toksmith.decoding.verify import Verifier
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM
 
-__all__ = ["DEFAULTS", "METHODS", "DecodeResult", "DecodeStats", "generate", "resolve_template"]
+__all__ = ["DEFAULTS", "GPU_DEFAULTS", "METHODS", "DecodeResult", "DecodeStats", "device_defaults", "generate",
+           "resolve_template"]
 
 METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
@@ -29,6 +30,18 @@ METHODS = ("greedy", "recycle", "suffix", "hybrid")
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
                             "adaptive": True, "min_gain": 0.5, "probe": 4, "long_match": 4,
                             "order": DEFAULT_ORDER, "suffix_recent": False}
+
+#: What changes on a GPU. There a draft tree of up to 256 nodes verifies in about the time of a one-token
+#: step (benchmarks/verify_cost.py, H200: 1.10x at 80 and 128 nodes, 1.15x at 256), so no step is worth
+#: skipping (adaptive off) and the tree that accepts most is also the fastest. Measured on SmolLM2
+#: (benchmarks/RESULTS.md, "decoding on a GPU, session 8"): hybrid with 128 nodes grown from M under a
+#: 20-token chain ran 2.44x greedy, against 2.27x with 80 nodes and 2.04x for recycle's tr80.
+GPU_DEFAULTS: dict[str, Any] = {"tree": "dyn128", "branch": "dyn", "suffix_len": 20, "adaptive": False}
+
+
+def device_defaults(device: str) -> dict[str, Any]:
+    """DEFAULTS for a model on `device`, with GPU_DEFAULTS over them on a CUDA device."""
+    return {**DEFAULTS, **GPU_DEFAULTS} if str(device).startswith("cuda") else dict(DEFAULTS)
 
 
 @dataclass
@@ -140,20 +153,22 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         lm: a model from `toksmith.load_lm`.
         prompt: text (encoded with the model's tokenizer, after its BOS when `add_bos`) or token ids.
         method: "greedy", "recycle", "suffix" or "hybrid".
-        tree: the recycle template: a name in `TEMPLATES` ("cpu" default, "tr80"), widths per depth
-            ("4,3,2"), a .json file of rank paths, a `Template`, or "dynN": N nodes grown each step
-            where M's stored probabilities are highest (`draft.build_draft(grow=N)`).
+        tree: the recycle template: a name in `TEMPLATES` ("cpu", "tr80"), widths per depth ("4,3,2"), a
+            .json file of rank paths, a `Template`, or "dynN": N nodes grown each step where M's stored
+            probabilities are highest (`draft.build_draft(grow=N)`). Default: "cpu" on a CPU; on a GPU
+            GPU_DEFAULTS's grown tree, with branch "dyn" for hybrid.
         adjacency: M to start from and update in place (hot start across calls); None = a cold M
             filled from this prompt's prefill logits.
-        suffix_len: longest suffix chain drafted per step (default DEFAULTS["suffix_len"]).
+        suffix_len: longest suffix chain drafted per step (default `device_defaults(lm.device)`).
         corpus: token sequences the suffix drafter may also match (besides the context).
         eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
-        adaptive: while the running mean of accepted draft tokens per step is below
-            DEFAULTS["min_gain"], draft only every DEFAULTS["probe"]-th step or from a suffix match of at
-            least DEFAULTS["long_match"] tokens (default on: a tree forward costs more than a greedy one on
-            a CPU). Never changes the output, only the cost.
+        adaptive: while the running mean of accepted draft tokens per step is below DEFAULTS["min_gain"],
+            draft only every DEFAULTS["probe"]-th step or from a suffix match of at least
+            DEFAULTS["long_match"] tokens. Default on a CPU, where a tree forward costs more than a greedy
+            one; off on a GPU, where it costs about the same. Never changes the output, only the cost.
         branch: hybrid only: a small template (e.g. "1" or "2,1") hung from M under every node of the
-            suffix chain, so a chain that stops matching still offers recycled successors (default none);
+            suffix chain, so a chain that stops matching still offers recycled successors (default none,
+            or "dyn" on a GPU when the tree is defaulted too);
             with a "dynN" tree, "dyn" grows the N nodes under the chain's nodes too, one budget for both.
         suffix_recent: the chain follows the context match's most recent earlier occurrence instead of
             its first (default DEFAULTS["suffix_recent"]).
@@ -170,7 +185,12 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         raise OptionError(f"method '{method}' is not known (choose from {', '.join(METHODS)})")
     if max_new_tokens < 1:
         raise OptionError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
-    suffix_len = DEFAULTS["suffix_len"] if suffix_len is None else int(suffix_len)
+    dflt = device_defaults(lm.device)
+    if tree is None:
+        tree = dflt["tree"]
+        if branch is None and method == "hybrid":
+            branch = dflt.get("branch")
+    suffix_len = dflt["suffix_len"] if suffix_len is None else int(suffix_len)
     if suffix_len < 1:
         raise OptionError(f"suffix_len must be at least 1, got {suffix_len}")
     use_m = method in ("recycle", "hybrid")
@@ -187,7 +207,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             raise OptionError(f"the tree uses successor rank {t.max_rank - 1} but M keeps only {k}")
     if adjacency is not None and adjacency.vocab_size != lm.vocab_size:
         raise OptionError(f"the adjacency matrix has {adjacency.vocab_size} rows; the model {lm.vocab_size}")
-    adaptive = DEFAULTS["adaptive"] if adaptive is None else bool(adaptive)
+    adaptive = dflt["adaptive"] if adaptive is None else bool(adaptive)
     ids = _prompt_ids(lm, prompt, add_bos)
     eos = _eos_ids(lm, eos_ids)
     m = adjacency if adjacency is not None or not use_m else AdjacencyMatrix(lm.vocab_size, k, model=lm.name,
