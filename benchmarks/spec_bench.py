@@ -42,6 +42,22 @@ def load_corpus(path: str, model: str, subset: list[dict], subset_ids: list[list
     return docs
 
 
+def load_model(name: str, device: str | None, threads: int = 0):
+    """(toksmith LM, transformers tokenizer of the same GGUF or directory): the model both sides of a row run."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from toksmith import load_lm
+
+    if threads:
+        torch.set_num_threads(threads)
+    lm = load_lm(name, device=device)
+    src = Path(lm.source)
+    if src.is_file():  # a GGUF file
+        return lm, AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
+    return lm, AutoTokenizer.from_pretrained(str(src))
+
+
 def load_questions() -> list[dict]:
     path = DATA / "spec_bench" / "question.jsonl"
     if not path.is_file():

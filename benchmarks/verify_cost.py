@@ -5,8 +5,8 @@ measures it for our verifier (`toksmith.decoding.verify.Verifier`: tree-attentio
 top-k for M and the KV compaction) on a Spec-Bench prompt: after a prefill, one verification per node
 count in rotation, --repeats times; medians. Trees are 8-ary (depth <= 3 at 80 nodes) with random
 tokens (cost depends on the node count, not on the tokens). The table gives ms per forward and the ratio
-to the one-token step; tree defaults per device (toksmith.decoding.DEFAULTS) are chosen from it with
-the MAT each tree reaches (benchmarks/decoding.py). Writes benchmarks/out/verify_cost{tag}.json.
+to the one-token step; the tree defaults per device (toksmith.decoding.DEFAULTS, GPU_DEFAULTS) are chosen
+from it with the speed each tree reaches (benchmarks/decoding.py). Writes benchmarks/out/verify_cost{tag}.json.
 
     python benchmarks/verify_cost.py --model smollm2 --device cuda --nodes 1 16 32 64 80 128 160 256
 """
@@ -20,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from spec_bench import chat_ids, load_questions, stratified
+from spec_bench import chat_ids, load_model, load_questions, stratified
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,18 +37,12 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
-    from transformers import AutoTokenizer
 
-    from toksmith import load_lm
     from toksmith.decoding.draft import DraftTree
     from toksmith.decoding.verify import Verifier
     from toksmith.io import atomic_write_text
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    lm = load_lm(args.model, device=args.device)
-    src = Path(lm.source)
-    hf_tok = AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
+    lm, hf_tok = load_model(args.model, args.device, args.threads)
     q = stratified(load_questions(), 1, skip=9)[0]
     ids = chat_ids(hf_tok, q["turns"][0])
     rng = random.Random(0)

@@ -188,10 +188,36 @@ def test_grown_tree_under_the_chain_shares_one_budget() -> None:
 
 
 def test_defaults_follow_the_device() -> None:
-    """A CUDA model gets GPU_DEFAULTS over DEFAULTS (a large grown tree, no adaptive skipping); a CPU one does not."""
+    """A CUDA model gets GPU_DEFAULTS over DEFAULTS, per method (no adaptive skipping; hybrid's grown tree); a CPU
+    model gets DEFAULTS."""
     from toksmith.decoding.api import DEFAULTS, GPU_DEFAULTS, device_defaults, grow_budget
 
-    assert device_defaults("cpu") == DEFAULTS
-    gpu = device_defaults("cuda:0")
-    assert {k: gpu[k] for k in GPU_DEFAULTS} == GPU_DEFAULTS and gpu["adaptive"] is False
-    assert grow_budget(gpu["tree"]) >= 80 and gpu["max_new_tokens"] == DEFAULTS["max_new_tokens"]
+    assert device_defaults("cpu", "hybrid") == DEFAULTS
+    hybrid, recycle, suffix = (device_defaults("cuda:0", m) for m in ("hybrid", "recycle", "suffix"))
+    assert hybrid["adaptive"] is recycle["adaptive"] is suffix["adaptive"] is False
+    assert {k: hybrid[k] for k in GPU_DEFAULTS["hybrid"]} == GPU_DEFAULTS["hybrid"] and grow_budget(hybrid["tree"])
+    assert recycle["tree"] == "tr80" and "branch" not in recycle
+    assert suffix["suffix_len"] == DEFAULTS["suffix_len"] and suffix["max_new_tokens"] == DEFAULTS["max_new_tokens"]
+
+
+def test_accepted_counts_stop_at_the_emitted_tokens(tmp_path) -> None:
+    """A chain accepted past max_new_tokens counts only the draft tokens that were emitted.
+
+    The corpus holds the prompt and its greedy continuation, so every step accepts the whole 10-token chain;
+    with max_new_tokens = 7 only 6 of the first step's 10 (after the prefill's token) are emitted.
+    """
+    from tests.bridge.tiny import byte_level_bpe, tiny_llama
+
+    from toksmith.decoding import generate
+
+    lm = tiny_llama(byte_level_bpe(tmp_path))
+    prompt = [lm.bos_id] + lm.tokenizer.encode("ab ab aab ba abba ab ab")
+    full = generate(lm, prompt, max_new_tokens=40, method="greedy", eos_ids=[-1]).ids
+    for n in (7, 13, 25, 30):
+        paths: list[int] = []
+        res = generate(lm, prompt, max_new_tokens=n, method="suffix", suffix_len=10, adaptive=False, eos_ids=[-1],
+                       corpus=[prompt + full], on_step=lambda d, p, _a=paths: _a.append(len(p) - 1))
+        st = res.stats
+        assert res.ids == full[:n] and sum(paths) > st.new_tokens - 1 - st.steps  # the last step was cut short
+        # every step emits its accepted tokens and one more, except the cut one, which emits only accepted ones
+        assert st.accepted_suffix == st.new_tokens - 1 - (st.steps - 1) <= n - 1, (n, paths, st)

@@ -26,22 +26,27 @@ __all__ = ["DEFAULTS", "GPU_DEFAULTS", "METHODS", "DecodeResult", "DecodeStats",
 
 METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
-#: The one place the defaults live (the CLI and benchmark read them).
+#: The defaults on a CPU, and the base of the GPU's (with GPU_DEFAULTS, the one place defaults live; the CLI
+#: and the benchmarks read them through `device_defaults`).
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
                             "adaptive": True, "min_gain": 0.5, "probe": 4, "long_match": 4,
                             "order": DEFAULT_ORDER, "suffix_recent": False}
 
-#: What changes on a GPU. There a draft tree of up to 256 nodes verifies in about the time of a one-token
-#: step (benchmarks/verify_cost.py, H200: 1.10x at 80 and 128 nodes, 1.15x at 256), so no step is worth
-#: skipping (adaptive off) and the tree that accepts most is also the fastest. Measured on SmolLM2
-#: (benchmarks/RESULTS.md, "decoding on a GPU, session 8"): hybrid with 128 nodes grown from M under a
-#: 20-token chain ran 2.44x greedy, against 2.27x with 80 nodes and 2.04x for recycle's tr80.
-GPU_DEFAULTS: dict[str, Any] = {"tree": "dyn128", "branch": "dyn", "suffix_len": 20, "adaptive": False}
+#: What changes on a GPU, per method. There a draft tree of up to 256 nodes verifies in about the time of a
+#: one-token step (benchmarks/verify_cost.py, H200: 1.10x at 80 and 128 nodes, 1.15x at 256), so no step is
+#: worth skipping (adaptive off) and the tree that accepts most is also the fastest. Each value is the fastest
+#: one timed on SmolLM2 (benchmarks/RESULTS.md, "decoding and the bridge on a GPU, session 8"): hybrid with 128
+#: nodes grown from M, under a 20-token chain too, ran 2.19x greedy with a cold M (2.44x with a hot M, against
+#: 2.27x for 80 nodes); recycle was timed with TR's 80-node tree only (2.04x, cold M).
+GPU_DEFAULTS: dict[str, Any] = {"adaptive": False, "recycle": {"tree": "tr80"},
+                                "hybrid": {"tree": "dyn128", "branch": "dyn", "suffix_len": 20}}
 
 
-def device_defaults(device: str) -> dict[str, Any]:
-    """DEFAULTS for a model on `device`, with GPU_DEFAULTS over them on a CUDA device."""
-    return {**DEFAULTS, **GPU_DEFAULTS} if str(device).startswith("cuda") else dict(DEFAULTS)
+def device_defaults(device: str, method: str = "hybrid") -> dict[str, Any]:
+    """DEFAULTS for `method` on a model on `device`: on a CUDA device, GPU_DEFAULTS over them."""
+    if not str(device).startswith("cuda"):
+        return dict(DEFAULTS)
+    return {**DEFAULTS, "adaptive": GPU_DEFAULTS["adaptive"], **GPU_DEFAULTS.get(method, {})}
 
 
 @dataclass
@@ -156,10 +161,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         tree: the recycle template: a name in `TEMPLATES` ("cpu", "tr80"), widths per depth ("4,3,2"), a
             .json file of rank paths, a `Template`, or "dynN": N nodes grown each step where M's stored
             probabilities are highest (`draft.build_draft(grow=N)`). Default: "cpu" on a CPU; on a GPU
-            GPU_DEFAULTS's grown tree, with branch "dyn" for hybrid.
+            GPU_DEFAULTS's ("tr80" for recycle; for hybrid "dyn128", with branch "dyn").
         adjacency: M to start from and update in place (hot start across calls); None = a cold M
             filled from this prompt's prefill logits.
-        suffix_len: longest suffix chain drafted per step (default `device_defaults(lm.device)`).
+        suffix_len: longest suffix chain drafted per step (default `device_defaults(lm.device, method)`).
         corpus: token sequences the suffix drafter may also match (besides the context).
         eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
         adaptive: while the running mean of accepted draft tokens per step is below DEFAULTS["min_gain"],
@@ -185,10 +190,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         raise OptionError(f"method '{method}' is not known (choose from {', '.join(METHODS)})")
     if max_new_tokens < 1:
         raise OptionError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
-    dflt = device_defaults(lm.device)
+    dflt = device_defaults(lm.device, method)
     if tree is None:
         tree = dflt["tree"]
-        if branch is None and method == "hybrid":
+        if branch is None:
             branch = dflt.get("branch")
     suffix_len = dflt["suffix_len"] if suffix_len is None else int(suffix_len)
     if suffix_len < 1:
