@@ -58,6 +58,7 @@ from spec_bench import (
     load_corpus,
     load_model,
     load_questions,
+    parts_per_step,
     stop_ids,
     stratified,
     timed_rows,
@@ -231,6 +232,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
                     r.update(mat=st.mat, step_mat=st.step_mat, forwards=st.forwards, steps=st.steps,
                              draft_tokens=st.draft_tokens, nodes=st.tree_nodes, accepted_suffix=st.accepted_suffix,
                              accepted_recycle=st.accepted_recycle, min_margin=st.min_margin)
+                    r.setdefault("parts_all", []).append(st.parts)  # seconds by part of the loop, every repeat
         rec = {"question_id": q["question_id"], "category": q["category"], "prompt_tokens": len(ids), "rows": {}}
         for key in keys:
             r = result[key]
@@ -286,6 +288,10 @@ def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = F
                          f"{t['accepted_suffix']:>11} {t['identical']:>4}/{t['prompts']}")
     if not quiet:
         print("\n".join(lines), flush=True)
+        for row in rows:  # where a step's time goes (the host parts are what a GPU cannot hide)
+            ms = parts_per_step(records, row)
+            if ms:
+                print(f"{row}: ms per step by part: " + ", ".join(f"{k} {v:.2f}" for k, v in ms.items()))
     out = HERE / "out" / f"decoding{args.tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps({

@@ -147,3 +147,16 @@ def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str 
             raise SystemExit(f"row '{entry}': not a row ({', '.join(PEER_ROWS)}, recycle, suffix, hybrid[-hot])")
         rows.append(row)
     return rows
+
+
+def parts_per_step(records: list[dict], row: str) -> dict[str, float]:
+    """ms per decoding step by part of the loop (DecodeStats.parts, mean of the repeats) over all prompts of `row`."""
+    parts: dict[str, float] = defaultdict(float)
+    steps = 0
+    for rec in records:
+        r = rec["rows"][row]
+        for p in r.get("parts_all", []):
+            for k, v in p.items():
+                parts[k] += v / len(r["parts_all"])
+        steps += r.get("steps") or 0
+    return {k: 1e3 * v / steps for k, v in parts.items()} if steps else {}
