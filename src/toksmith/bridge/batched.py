@@ -291,13 +291,22 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
         e, lm0 = end[node], float(logmass[node])
         last = None if node == 0 else token[node]
         mask = blm.mask_for(last, pre[node], logp, total, cands.ctx[node])
-        q = p[order] * mask[order]
-        cum = np.concatenate([[0.0], np.cumsum(q, dtype=np.float64)])
+        if full:  # every next-byte distribution reads the whole byte-sorted vocabulary
+            base = 0
+            cum = np.concatenate([[0.0], np.cumsum(p[order] * mask[order], dtype=np.float64)])
+            whole = float(cum[-1])
+        else:
+            # only ranges inside the next byte's range are read (every longer prefix's range nests in it), and
+            # the whole masked mass: gather and sum those alone; cum[i - base] is the mass of sorted [base, i)
+            base, top = blm.prefix_range(x[e: e + 1]) if e < n_x else (0, 0)
+            idx = order[base:top]
+            cum = np.concatenate([[0.0], np.cumsum(p[idx] * mask[idx], dtype=np.float64)])
+            whole = float(np.sum(p, dtype=np.float64, where=mask)) if e >= first else 0.0
         if e >= first:
             eot_nodes.append((node, e, lm0 + float(logp[blm.eos])))
-            if cum[-1] > 0:
+            if whole > 0:
                 rows_i.append(e - first)
-                rows_v.append(lm0 + math.log(cum[-1]))
+                rows_v.append(lm0 + math.log(whole))
             if full:
                 full_i.append(e - first)
                 full_v.append(lm0 + _logs(np.diff(cum[_bounds(blm, cols, b"", 0, len(sb))])))
@@ -306,7 +315,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
             lo, hi = blm.prefix_range(s)
             if hi <= lo:
                 break
-            m = float(cum[hi] - cum[lo])
+            m = float(cum[hi - base] - cum[lo - base])
             if m <= 0:
                 break
             lm = lm0 + math.log(m)
@@ -317,7 +326,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
                 break
             b0 = lo
             while b0 < hi and len(sb[b0]) == n - e:
-                if cum[b0 + 1] - cum[b0] > 0:
+                if cum[b0 + 1 - base] - cum[b0 - base] > 0:
                     t = int(order[b0])
                     child = cands.child(node, t)  # grows a deferred child (and its subtree) on demand
                     if child is None:
@@ -329,7 +338,7 @@ def _score_window(blm: ByteLM, x: bytes, first: int, *, with_end: bool, full: bo
             if n >= first:
                 mass_i.append(n - first)
                 mass_v.append(lm)
-                ext = float(cum[hi] - cum[b0])
+                ext = float(cum[hi - base] - cum[b0 - base])
                 if ext > 0:
                     rows_i.append(n - first)
                     rows_v.append(lm0 + math.log(ext))
