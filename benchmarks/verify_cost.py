@@ -9,6 +9,7 @@ to the one-token step; the tree defaults per device (toksmith.decoding.DEFAULTS,
 from it with the speed each tree reaches (benchmarks/decoding.py). Writes benchmarks/out/verify_cost{tag}.json.
 
     python benchmarks/verify_cost.py --model smollm2 --device cuda --nodes 1 16 32 64 80 128 160 256
+    python benchmarks/verify_cost.py --threads 2 --nodes 1 2 4 8 16 32 64 --few-rows both   # a CPU
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--topk", type=int, default=8, help="successors per node returned for M (0: none)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--few-rows", choices=["on", "off", "both"], default="on",
+                    help="tree forwards with the CPU linears as W @ x^T (toksmith.lm.skinny); both: one column each")
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
 
@@ -53,31 +56,43 @@ def main() -> None:
             t.add((i - 1) // 8, rng.randrange(lm.vocab_size), 1)
         return t
 
-    ver = Verifier(lm, topk=args.topk)
-    ver.prefill(ids)
-    for n in args.nodes:  # warm-up: kernels for every shape
-        ver.verify(tree(n))
-    times: dict[int, list[float]] = {n: [] for n in args.nodes}
+    modes = ["on", "off"] if args.few_rows == "both" else [args.few_rows]
+    vers = {}
+    for mode in modes:
+        vers[mode] = Verifier(lm, topk=args.topk, few_rows=mode == "on")
+        vers[mode].prefill(ids)
+        for n in args.nodes:  # warm-up: kernels for every shape
+            vers[mode].verify(tree(n))
+    times = {(mode, n): [] for mode in modes for n in args.nodes}
     for _ in range(args.repeats):
         for n in args.nodes:
-            t = tree(n)
-            t0 = time.perf_counter()
-            ver.verify(t)  # returns numpy arrays: the device has finished
-            times[n].append(time.perf_counter() - t0)
-    base = statistics.median(times[args.nodes[0]])
+            for mode in modes:  # interleaved, so both columns see the same machine
+                t = tree(n)
+                t0 = time.perf_counter()
+                vers[mode].verify(t)  # returns numpy arrays: the device has finished
+                times[mode, n].append(time.perf_counter() - t0)
     device = f"{lm.device}, torch {torch.__version__}" + (
         f", {torch.cuda.get_device_name()}" if lm.device.startswith("cuda") else f", {torch.get_num_threads()} threads")
-    print(f"{lm.name} on {device}; context {len(ids)} tokens + up to {ver.cached - len(ids)} accepted")
-    print(f"{'nodes':>6} {'ms':>8} {'x n=' + str(args.nodes[0]):>8}")
+    print(f"{lm.name} on {device}; context {len(ids)} tokens + up to {vers[modes[0]].cached - len(ids)} accepted")
+    print(f"{'nodes':>6}" + "".join(f" {'ms ' + m:>9} {'x n=' + str(args.nodes[0]):>8}" for m in modes)
+          + ("  (columns: few-rows on / off)" if len(modes) > 1 else ""))
     table = []
     for n in args.nodes:
-        med = statistics.median(times[n])
-        table.append({"nodes": n, "ms": 1e3 * med, "ratio": med / base, "ms_all": [1e3 * x for x in times[n]]})
-        print(f"{n:6d} {1e3 * med:8.2f} {med / base:7.2f}x")
+        row = {"nodes": n}
+        line = f"{n:6d}"
+        for mode in modes:
+            med = statistics.median(times[mode, n])
+            base = statistics.median(times[mode, args.nodes[0]])
+            sfx = "" if len(modes) == 1 else f"_{mode}"
+            row |= {f"ms{sfx}": 1e3 * med, f"ratio{sfx}": med / base, f"ms_all{sfx}": [1e3 * x for x in times[mode, n]]}
+            line += f" {1e3 * med:9.2f} {med / base:7.2f}x"
+        table.append(row)
+        print(line)
     out = HERE / "out" / f"verify_cost{args.tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps({"model": args.model, "device": device, "topk": args.topk,
-                                       "repeats": args.repeats, "prompt_tokens": len(ids), "table": table}, indent=1))
+                                       "repeats": args.repeats, "prompt_tokens": len(ids), "few_rows": modes,
+                                       "table": table}, indent=1))
     print(f"wrote {out}")
 
 

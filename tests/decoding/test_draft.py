@@ -154,6 +154,7 @@ def test_grown_tree_follows_m_probabilities() -> None:
     tree = build_draft(5, template=None, adjacency=m, grow=4)
     # scores: 7 0.6, 7->9 0.54, 8 0.3, 8->4 0.15, 1 0.1, ...; rows of unwritten tokens (9) hold the prior
     assert tree.tokens == [5, 7, 9, 8, 4] and tree.parents == [-1, 0, 1, 0, 3]
+    assert tree.scores == pytest.approx([1.0, 0.6, 0.54, 0.3, 0.15])
     assert all(s == FROM_RECYCLE for s in tree.sources[1:])
     loaded = m.copy()
     assert np.array_equal(loaded.probs, m.probs) and loaded.probs[9, 0] == pytest.approx(0.1)
@@ -184,15 +185,20 @@ def test_grown_tree_under_the_chain_shares_one_budget() -> None:
     # chain 7 (score 1/2), 3 (1/3); M's 7 under the root (0.6) is the chain's node: no budget, score 0.6;
     # then 9 under 7 (0.54), 8 (0.3), 4 under 8 (0.15); 3's row is the prior (1/3 * 0.1): not reached
     assert tree.tokens == [5, 7, 3, 9, 8, 4] and tree.parents == [-1, 0, 1, 1, 0, 4]
+    assert tree.scores == pytest.approx([1.0, 0.6, 1 / 3, 0.54, 0.3, 0.15])
     assert tree.sources[1] == FROM_RECYCLE | FROM_SUFFIX and tree.sources[2] == FROM_SUFFIX
 
 
 def test_defaults_follow_the_device() -> None:
-    """A CUDA model gets GPU_DEFAULTS over DEFAULTS, per method (no adaptive skipping; hybrid's grown tree); a CPU
-    model gets DEFAULTS."""
-    from toksmith.decoding.api import DEFAULTS, GPU_DEFAULTS, device_defaults, grow_budget
+    """Per method, a CUDA model gets GPU_DEFAULTS over DEFAULTS and a CPU model CPU_DEFAULTS (small trees); no
+    device skips drafting (adaptive off)."""
+    from toksmith.decoding.api import CPU_DEFAULTS, DEFAULTS, GPU_DEFAULTS, device_defaults, grow_budget
+    from toksmith.decoding.templates import TEMPLATES
 
-    assert device_defaults("cpu", "hybrid") == DEFAULTS
+    cpu_h, cpu_r, cpu_s = (device_defaults("cpu", m) for m in ("hybrid", "recycle", "suffix"))
+    assert cpu_r == DEFAULTS and TEMPLATES[cpu_r["tree"]] == (1,) and cpu_s == {**DEFAULTS, **CPU_DEFAULTS["suffix"]}
+    assert cpu_h == {**DEFAULTS, **CPU_DEFAULTS["hybrid"]} and grow_budget(cpu_h["tree"]) == 1
+    assert cpu_h["adaptive"] is cpu_r["adaptive"] is False
     hybrid, recycle, suffix = (device_defaults("cuda:0", m) for m in ("hybrid", "recycle", "suffix"))
     assert hybrid["adaptive"] is recycle["adaptive"] is suffix["adaptive"] is False
     assert {k: hybrid[k] for k in GPU_DEFAULTS["hybrid"]} == GPU_DEFAULTS["hybrid"] and grow_budget(hybrid["tree"])

@@ -93,7 +93,7 @@ def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, share
                    adaptive=False)
     assert res.ids == ref and res.stats.tree_nodes >= 41, res.stats
     # the GPU defaults (a 128-node grown tree, grown under a 20-token chain too, every step drafted), run here
-    gpu = {**GPU_DEFAULTS["hybrid"], "adaptive": GPU_DEFAULTS["adaptive"]}
+    gpu = {**GPU_DEFAULTS["hybrid"], "adaptive": False}
     res = generate(smol, ids, max_new_tokens=24, method="hybrid", adjacency=hot.copy(), eos_ids=eos, **gpu)
     assert res.ids == ref and res.stats.tree_nodes >= 100, res.stats
 

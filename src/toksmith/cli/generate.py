@@ -31,8 +31,9 @@ def generate_cmd(
     compare: Annotated[bool, typer.Option(help="Also run plain greedy; print tokens/s, MAT and speedup.")] = False,
     tree: Annotated[str | None, typer.Option(
         help="Draft-tree template: cpu, tr80, widths like 3,3,2,1, a .json file of rank paths, "
-             "or dynN (N nodes grown each step from M's probabilities). Default: cpu on a CPU; on a GPU "
-             "dyn128 for hybrid, tr80 for recycle (toksmith.decoding.GPU_DEFAULTS).")] = None,
+             "or dynN (N nodes grown each step from M's probabilities). Default per device: on a CPU cpu "
+             "for recycle, dyn1 for hybrid; on a GPU tr80 for recycle, dyn128 for hybrid "
+             "(toksmith.decoding.CPU_DEFAULTS, GPU_DEFAULTS).")] = None,
     suffix_len: Annotated[int | None, typer.Option(help="Longest suffix-draft chain per step.")] = None,
     adjacency: Annotated[str | None, typer.Option(help="Hot-start M from this .safetensors file.")] = None,
     save_adjacency: Annotated[str | None, typer.Option(help="Write M here afterwards (.safetensors).")] = None,

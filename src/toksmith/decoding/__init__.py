@@ -6,6 +6,7 @@ torch is imported only when a model runs.
 """
 
 from toksmith.decoding.adjacency import AdjacencyMatrix as AdjacencyMatrix
+from toksmith.decoding.api import CPU_DEFAULTS as CPU_DEFAULTS
 from toksmith.decoding.api import DEFAULTS as DEFAULTS
 from toksmith.decoding.api import GPU_DEFAULTS as GPU_DEFAULTS
 from toksmith.decoding.api import METHODS as METHODS
@@ -25,7 +26,8 @@ from toksmith.decoding.templates import template_from_counts as template_from_co
 from toksmith.decoding.templates import template_from_gains as template_from_gains
 from toksmith.decoding.templates import template_from_widths as template_from_widths
 
-__all__ = ["DEFAULTS", "GPU_DEFAULTS", "METHODS", "TEMPLATES", "AdjacencyMatrix", "DecodeResult", "DecodeStats",
+__all__ = ["CPU_DEFAULTS", "DEFAULTS", "GPU_DEFAULTS", "METHODS", "TEMPLATES", "AdjacencyMatrix", "DecodeResult",
+           "DecodeStats",
            "DraftTree", "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft", "device_defaults", "generate",
            "load_template", "longest_earlier_match", "template_from_counts", "template_from_gains",
            "template_from_widths"]

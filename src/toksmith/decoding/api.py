@@ -21,32 +21,41 @@ from toksmith.decoding.verify import Verifier
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM
 
-__all__ = ["DEFAULTS", "GPU_DEFAULTS", "METHODS", "DecodeResult", "DecodeStats", "device_defaults", "generate",
-           "resolve_template"]
+__all__ = ["CPU_DEFAULTS", "DEFAULTS", "GPU_DEFAULTS", "METHODS", "DecodeResult", "DecodeStats", "device_defaults",
+           "generate", "resolve_template"]
 
 METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
-#: The defaults on a CPU, and the base of the GPU's (with GPU_DEFAULTS, the one place defaults live; the CLI
-#: and the benchmarks read them through `device_defaults`).
+#: The defaults on a CPU, and the base of the GPU's (with CPU_DEFAULTS and GPU_DEFAULTS, the one place
+#: defaults live; the CLI and the benchmarks read them through `device_defaults`). Drafting is never
+#: skipped (adaptive off): on a CPU the verifier's few-row linear layers (`toksmith.lm.skinny`) make a
+#: 2-node tree cost what a one-token step does (benchmarks/verify_cost.py, SmolLM2, 2 threads: 32.7 vs
+#: 33.1 ms; PyTorch's own one-token step 55.1 ms), and on a GPU up to 256 nodes cost about one step.
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
-                            "adaptive": True, "min_gain": 0.5, "probe": 4, "long_match": 4,
+                            "adaptive": False, "min_gain": 0.5, "probe": 4, "long_match": 4,
                             "order": DEFAULT_ORDER, "suffix_recent": False}
 
+#: What changes on a CPU, per method. There every node beyond the second costs (4 nodes 1.25x a one-token
+#: step, 8 nodes 1.8x), so recycle drafts M's top successor only ("cpu") and hybrid grows one node from
+#: M beside a suffix chain of at most 2 tokens; suffix sends a chain of at most 3 (the one length timed)
+#: (benchmarks/RESULTS.md, "decoding on a CPU, session 9").
+CPU_DEFAULTS: dict[str, Any] = {"hybrid": {"tree": "dyn1", "branch": "dyn", "suffix_len": 2},
+                                "suffix": {"suffix_len": 3}}
+
 #: What changes on a GPU, per method. There a draft tree of up to 256 nodes verifies in about the time of a
-#: one-token step (benchmarks/verify_cost.py, H200: 1.10x at 80 and 128 nodes, 1.15x at 256), so no step is
-#: worth skipping (adaptive off) and the tree that accepts most is also the fastest. Each value is the fastest
-#: one timed on SmolLM2 (benchmarks/RESULTS.md, "decoding and the bridge on a GPU, session 8"): hybrid with 128
-#: nodes grown from M, under a 20-token chain too, ran 2.19x greedy with a cold M (2.44x with a hot M, against
-#: 2.27x for 80 nodes); recycle was timed with TR's 80-node tree only (2.04x, cold M).
-GPU_DEFAULTS: dict[str, Any] = {"adaptive": False, "recycle": {"tree": "tr80"},
+#: one-token step (benchmarks/verify_cost.py, H200: 1.10x at 80 and 128 nodes, 1.15x at 256), so the tree
+#: that accepts most is also the fastest. Each value is the fastest one timed on SmolLM2
+#: (benchmarks/RESULTS.md, "decoding and the bridge on a GPU, session 8"): hybrid with 128 nodes grown
+#: from M, under a 20-token chain too, ran 2.19x greedy with a cold M (2.44x with a hot M, against 2.27x
+#: for 80 nodes); recycle was timed with TR's 80-node tree only (2.04x, cold M).
+GPU_DEFAULTS: dict[str, Any] = {"recycle": {"tree": "tr80"},
                                 "hybrid": {"tree": "dyn128", "branch": "dyn", "suffix_len": 20}}
 
 
 def device_defaults(device: str, method: str = "hybrid") -> dict[str, Any]:
-    """DEFAULTS for `method` on a model on `device`: on a CUDA device, GPU_DEFAULTS over them."""
-    if not str(device).startswith("cuda"):
-        return dict(DEFAULTS)
-    return {**DEFAULTS, "adaptive": GPU_DEFAULTS["adaptive"], **GPU_DEFAULTS.get(method, {})}
+    """DEFAULTS for `method` on a model on `device`, with CPU_DEFAULTS or (CUDA) GPU_DEFAULTS over them."""
+    per_device = GPU_DEFAULTS if str(device).startswith("cuda") else CPU_DEFAULTS
+    return {**DEFAULTS, **per_device.get(method, {})}
 
 
 @dataclass
@@ -160,8 +169,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         method: "greedy", "recycle", "suffix" or "hybrid".
         tree: the recycle template: a name in `TEMPLATES` ("cpu", "tr80"), widths per depth ("4,3,2"), a
             .json file of rank paths, a `Template`, or "dynN": N nodes grown each step where M's stored
-            probabilities are highest (`draft.build_draft(grow=N)`). Default: "cpu" on a CPU; on a GPU
-            GPU_DEFAULTS's ("tr80" for recycle; for hybrid "dyn128", with branch "dyn").
+            probabilities are highest (`draft.build_draft(grow=N)`). Default per device and method
+            (`device_defaults`): on a CPU "cpu" (M's top successor) for recycle and "dyn1" with branch
+            "dyn" and a 2-token chain for hybrid; on a GPU "tr80" for recycle and "dyn128" with branch
+            "dyn" and a 20-token chain for hybrid.
         adjacency: M to start from and update in place (hot start across calls); None = a cold M
             filled from this prompt's prefill logits.
         suffix_len: longest suffix chain drafted per step (default `device_defaults(lm.device, method)`).
@@ -169,11 +180,12 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
         adaptive: while the running mean of accepted draft tokens per step is below DEFAULTS["min_gain"],
             draft only every DEFAULTS["probe"]-th step or from a suffix match of at least
-            DEFAULTS["long_match"] tokens. Default on a CPU, where a tree forward costs more than a greedy
-            one; off on a GPU, where it costs about the same. Never changes the output, only the cost.
+            DEFAULTS["long_match"] tokens. Default off: a small tree costs less than a one-token step on
+            a CPU (few-row forwards) and about the same on a GPU. For a model whose tree forwards cost
+            more than a step. Never changes the output, only the cost.
         branch: hybrid only: a small template (e.g. "1" or "2,1") hung from M under every node of the
             suffix chain, so a chain that stops matching still offers recycled successors (default none,
-            or "dyn" on a GPU when the tree is defaulted too);
+            or "dyn" for hybrid when the tree is defaulted too);
             with a "dynN" tree, "dyn" grows the N nodes under the chain's nodes too, one budget for both.
         suffix_recent: the chain follows the context match's most recent earlier occurrence instead of
             its first (default DEFAULTS["suffix_recent"]).

@@ -31,6 +31,9 @@ class DraftTree:
     depths: list[int] = field(default_factory=lambda: [0])
     sources: list[int] = field(default_factory=lambda: [0])
     children: list[dict[int, int]] = field(default_factory=lambda: [{}])
+    #: each node's estimated chance of acceptance where the drafter gave one (a grown node's path
+    #: probability from M, a chain node's match score), else 0.0; the root's is 1.0
+    scores: list[float] = field(default_factory=lambda: [1.0])
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -46,6 +49,7 @@ class DraftTree:
         self.parents.append(parent)
         self.depths.append(self.depths[parent] + 1)
         self.sources.append(source)
+        self.scores.append(0.0)
         self.children.append({})
         self.children[parent][int(token)] = node
         return node
@@ -129,7 +133,7 @@ def _grow(tree: DraftTree, seeds: dict[int, float], budget: int, m: AdjacencyMat
         added += len(tree) > size
         offer(parent, rank + 1)
         if -neg > base.get(node, -1.0):
-            base[node] = -neg
+            base[node] = tree.scores[node] = -neg
             offer(node, 0)
 
 
@@ -155,7 +159,7 @@ def build_draft(root: int, *, template: Template | None, adjacency: AdjacencyMat
             node = 0
             for d, tok in enumerate(chain, 1):
                 node = tree.add(node, int(tok), FROM_SUFFIX)
-                seeds[node] = chain_match / (chain_match + d)
+                seeds[node] = tree.scores[node] = chain_match / (chain_match + d)
         _grow(tree, seeds, grow, adjacency, prev, prev2)
     elif template is not None and adjacency is not None and len(template):
         _fill(tree, 0, template, adjacency, prev, prev2)

@@ -177,11 +177,12 @@ def load_template(path: str | Path) -> Template:
     return Template(paths)
 
 
-#: Named templates. "cpu" was chosen by measurement on this project's 2-core CPU (benchmarks/decoding.py
-#: --sweep, benchmarks/RESULTS.md "decoding": on a CPU a forward is compute-bound beyond a few tokens, so
-#: 2,1,1 (4 nodes) beat 3,3,2,1,1 (10) and larger trees); "tr80" has Token Recycling's level sizes
+#: Named templates. "cpu" was chosen by measurement on this project's 2-core CPU (benchmarks/decoding.py,
+#: benchmarks/RESULTS.md "decoding on a CPU, session 9": with few-row forwards a 2-node tree costs what a
+#: one-token step does, and M's top successor alone ran faster than 3, 2,1 (4 nodes) or the old 2,1,1);
+#: "tr80" has Token Recycling's level sizes
 #: (8/21/25/15/8/3, 80 nodes) filled by the rank prior above (TR's hand-tuned rank paths are not reproduced).
 TEMPLATES: dict[str, tuple[int, ...]] = {
-    "cpu": (2, 1, 1),
+    "cpu": (1,),
     "tr80": (8, 21, 25, 15, 8, 3),
 }

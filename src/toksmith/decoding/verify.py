@@ -9,7 +9,8 @@ follow the cache; the rest is cut off.
 
 Numerics: the argmax is torch's (first index of the maximum) over the same float32 logits that plain
 greedy decoding takes it over. A forward over n tokens may round differently (by ~1e-6 relative) from
-one over a single token, because matrix kernels block by shape; a top-2 gap that small can flip.
+one over a single token, because matrix kernels block by shape (and on a CPU the linear layers run as
+W @ x^T, `toksmith.lm.skinny`); a top-2 gap that small can flip.
 `Verifier.min_margin` tracks the smallest top-1/top-2 gap among emitted tokens, so a divergence from
 plain greedy can be attributed to such a near-tie.
 """
@@ -27,6 +28,7 @@ from toksmith.bridge.tree import tree_attention_mask
 from toksmith.decoding.draft import DraftTree
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM, cache_arg, require_torch
+from toksmith.lm.skinny import FewRows
 
 __all__ = ["Verifier"]
 
@@ -37,9 +39,11 @@ class Verifier:
     Args:
         lm: the model (any transformers causal LM `load_lm` gives; llama and Gemma 3 tested).
         topk: successors per node to return for the adjacency matrix (0: none).
+        few_rows: run tree forwards of a few nodes with the CPU linear layers as W @ x^T
+            (`toksmith.lm.skinny`; default on, where a 4-node tree then costs about a one-token step).
     """
 
-    def __init__(self, lm: LM, *, topk: int = 0) -> None:
+    def __init__(self, lm: LM, *, topk: int = 0, few_rows: bool = True) -> None:
         self.torch = require_torch("speculative decoding")
         from transformers.cache_utils import DynamicCache
 
@@ -58,6 +62,7 @@ class Verifier:
         self.softcap = getattr(text_cfg, "final_logit_softcapping", None)
         self.decoder = lm.model.get_decoder() if hasattr(lm.model, "get_decoder") else lm.model.model
         self.head = lm.model.get_output_embeddings()
+        self.rows = FewRows(lm.model, enabled=few_rows)
 
     def _logits(self, hidden: Any) -> Any:
         """Output logits of hidden states (same head and soft-capping as the model's forward)."""
@@ -124,7 +129,7 @@ class Verifier:
         ids = torch.tensor([tree.tokens], device=self.lm.device)
         if n == 1:
             # no draft: the plain one-token step greedy decoding takes (the model's own causal mask and
-            # positions from the cache length, which is c), so undrafted steps cost what greedy's do
+            # positions from the cache length, which is c)
             kw: dict[str, Any] = {}
         else:
             depth = np.asarray(tree.depths, dtype=np.int64)
@@ -134,7 +139,7 @@ class Verifier:
             kw = {"position_ids": torch.from_numpy(q_pos)[None].to(self.lm.device),
                   "attention_mask": tree_attention_mask(self.lm, allow, q_pos, k_pos)}
         t1 = clock()
-        with torch.inference_mode():
+        with torch.inference_mode(), self.rows(n):
             out = self.decoder(input_ids=ids, use_cache=True, **cache_arg(self.decoder, self.cache), **kw)
             logits = self._logits(out.last_hidden_state[0])
             best = torch.argmax(logits, dim=-1).cpu().numpy()
