@@ -15,6 +15,11 @@ byte-by-byte path (`ByteState`) is timed on the first N bytes too. Writes benchm
 
     flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/bytelm_speed.py --models smollm2 gemma3 \
         --bytes 1000 --threads 2
+    flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/bytelm_speed.py --models smollm2 --skip-scoring \
+        --gen-prompts 3 --threads 2 --few-rows-off     # generation with and without the few-row linears
+
+With 2+ threads, forwards of up to 8 tree nodes run their linear layers as W @ x^T (`toksmith.lm.skinny`);
+--few-rows-off times speculative generation both ways in one run.
 """
 
 from __future__ import annotations
@@ -133,6 +138,7 @@ def bench_generation(name: str, lm, blm, args: argparse.Namespace) -> list[dict]
     import torch
 
     from toksmith.bridge.generate import generate_bytes
+    from toksmith.lm.skinny import pytorch_linear
 
     rows = []
     for i, prompt in enumerate(generation_prompts(args.gen_prompts)):
@@ -143,6 +149,12 @@ def bench_generation(name: str, lm, blm, args: argparse.Namespace) -> list[dict]
 
         run(True)  # warm-up (pair masks of this prompt's tokens)
         fast_s, fast_all, (fast, fst) = _median_time(lambda: run(True), args.repeats)
+        extra = {}
+        if args.few_rows_off:  # the same speculative run with PyTorch's own linear path (toksmith.lm.skinny)
+            with pytorch_linear():
+                off_s, off_all, (off, _) = _median_time(lambda: run(True), args.repeats)
+            extra = {"pytorch_linear_seconds": off_s, "pytorch_linear_seconds_all": off_all,
+                     "pytorch_linear_bytes_per_second": len(off) / off_s, "pytorch_linear_identical": off == fast}
         plain_s, plain_all, (plain, pst) = _median_time(lambda: run(False), args.repeats)
         ids = [lm.bos_id] + lm.tokenizer.encode(prompt.decode("utf-8"))
         n_new = max(1, len(lm.tokenizer.encode(fast.decode("utf-8", "ignore"))))
@@ -166,7 +178,7 @@ def bench_generation(name: str, lm, blm, args: argparse.Namespace) -> list[dict]
             "plain_bytes_per_second": len(plain) / plain_s, "plain_forwards_per_byte": pst["forwards"] / len(plain),
             "token_level_tokens": len(tok_ids), "token_level_bytes": tok_bytes,
             "token_level_seconds": tok_s, "token_level_bytes_per_second": tok_bytes / tok_s,
-            "prompt_index": i, "repeats": args.repeats,
+            "prompt_index": i, "repeats": args.repeats, **extra,
         })
     return rows
 
@@ -188,6 +200,8 @@ def main() -> None:
     ap.add_argument("--incremental-bytes", type=int, default=0, help="also time the byte-by-byte path on the "
                     "first N bytes (slow: one forward per byte)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (fix it on a shared machine)")
+    ap.add_argument("--few-rows-off", action="store_true", help="also time speculative generation with PyTorch's "
+                    "own linear path (toksmith.lm.skinny.pytorch_linear), in the same run")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -219,7 +233,9 @@ def main() -> None:
               f"{r['speculative_forwards_per_byte']:6.3f} {r['plain_bytes_per_second']:9.2f} "
               f"{r['plain_forwards_per_byte']:6.3f} {r['plain_seconds'] / r['speculative_seconds']:9.2f}x "
               f"{r['token_level_bytes_per_second']:9.2f} "
-              f"{r['speculative_bytes_per_second'] / r['token_level_bytes_per_second']:9.2f}x {str(r['identical']):>9}")
+              f"{r['speculative_bytes_per_second'] / r['token_level_bytes_per_second']:9.2f}x {str(r['identical']):>9}"
+              + (f"  PyTorch linear: {r['pytorch_linear_bytes_per_second']:.2f} B/s "
+                 f"(identical: {r['pytorch_linear_identical']})" if "pytorch_linear_seconds" in r else ""))
     for name in dict.fromkeys(r["model"] for r in gen):
         mine = [r for r in gen if r["model"] == name]
         med = statistics.median

@@ -15,6 +15,7 @@ import numpy as np
 
 from toksmith.errors import ToksmithError
 from toksmith.lm.loading import LM, cache_arg, require_torch
+from toksmith.lm.skinny import FewRows
 
 __all__ = ["TokenTree", "tree_attention_mask"]
 
@@ -49,6 +50,7 @@ class TokenTree:
         self.cache: Any = None
         self.forwards = 0
         self.positions = 0
+        self.rows = FewRows(lm.model)  # a few nodes a forward (generation): the weights read on every core
         root_logp = self.extend([(-1, lm.bos_id)])
         self.root_logp = root_logp[0]
 
@@ -112,7 +114,7 @@ class TokenTree:
             from transformers.cache_utils import DynamicCache
 
             self.cache = DynamicCache()
-        with torch.inference_mode():
+        with torch.inference_mode(), self.rows(n_new):
             keep = {"logits_to_keep": 1} if last_only else {}
             out = self.lm.model(input_ids=ids, position_ids=pos, attention_mask=attn, use_cache=True,
                                 **cache_arg(self.lm.model, self.cache), **keep)
