@@ -227,3 +227,26 @@ def test_accepted_counts_stop_at_the_emitted_tokens(tmp_path) -> None:
         assert res.ids == full[:n] and sum(paths) > st.new_tokens - 1 - st.steps  # the last step was cut short
         # every step emits its accepted tokens and one more, except the cut one, which emits only accepted ones
         assert st.accepted_suffix == st.new_tokens - 1 - (st.steps - 1) <= n - 1, (n, paths, st)
+
+
+def test_margin_read_off_the_top_k_equals_a_second_pass(tmp_path) -> None:
+    """With M's top-k at hand the near-tie margin comes from it; it equals the top-2 pass over the path's logits."""
+    from tests.bridge.tiny import byte_level_bpe, tiny_llama
+
+    from toksmith.decoding.draft import DraftTree
+    from toksmith.decoding.verify import Verifier
+
+    lm = tiny_llama(byte_level_bpe(tmp_path))
+    prompt = [lm.bos_id] + lm.tokenizer.encode("ab ab aab ba abba ab ab")
+    with_m, without = Verifier(lm, topk=8), Verifier(lm, topk=0)
+    roots = [with_m.prefill(prompt)[0], without.prefill(prompt)[0]]
+    assert roots[0] == roots[1]
+    root = roots[0]
+    for step in range(6):
+        tree = DraftTree(tokens=[root])
+        for i in range(1, 7):  # a small tree of arbitrary tokens under the root and its first child
+            tree.add(0 if i < 4 else 1, (step * 7 + i * 3) % lm.vocab_size, 1)
+        a, b = with_m.verify(tree), without.verify(tree)
+        assert a[:2] == b[:2] and a[2] is not None and b[2] is None
+        assert with_m.min_margin == without.min_margin < float("inf")
+        root = a[1][-1]

@@ -79,12 +79,15 @@ class Verifier:
         self.min_margin = min(self.min_margin, gap)
         return torch.argmax(logits, dim=-1).cpu().numpy()
 
-    def _topk(self, logits: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k successors of each row and their probabilities (softmax of the same logits)."""
+    def _topk(self, logits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Top-k successors of each row, their probabilities (softmax of the same logits) and each row's
+        top-1 minus top-2 logit (the near-tie margin, read off the same top-k; k >= 2)."""
         torch = self.torch
         top = torch.topk(logits, self.topk, dim=-1)
-        probs = torch.exp(top.values.float() - torch.logsumexp(logits.float(), dim=-1, keepdim=True))
-        return top.indices.cpu().numpy(), probs.cpu().numpy()
+        vals = top.values.float()
+        probs = torch.exp(vals - torch.logsumexp(logits.float(), dim=-1, keepdim=True))
+        gaps = vals[:, 0] - vals[:, 1] if self.topk >= 2 else torch.full_like(vals[:, 0], float("inf"))
+        return top.indices.cpu().numpy(), probs.cpu().numpy(), gaps.cpu().numpy()
 
     def prefill(self, ids: Sequence[int], *, chunk: int = 256) -> tuple[int, np.ndarray | None, Any]:
         """Run the prompt; returns (first generated token, prompt tokens, (top-k successors, probabilities) or None).
@@ -106,7 +109,7 @@ class Verifier:
             succ = None
             if self.topk:
                 parts = [self._topk(self._logits(hidden[i: i + chunk])) for i in range(0, n, chunk)]
-                succ = (np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts]))
+                succ = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
         self.cached = n
         self.forwards += 1
         self.positions += n
@@ -143,7 +146,7 @@ class Verifier:
             out = self.decoder(input_ids=ids, use_cache=True, **cache_arg(self.decoder, self.cache), **kw)
             logits = self._logits(out.last_hidden_state[0])
             best = torch.argmax(logits, dim=-1).cpu().numpy()
-            succ = self._topk(logits) if self.topk else None
+            top = self._topk(logits) if self.topk else None
         t2 = clock()
         self.forwards += 1
         self.positions += n
@@ -155,10 +158,14 @@ class Verifier:
                 break
             path.append(child)
             emitted.append(int(best[child]))
+        if top is not None and self.topk >= 2:  # the margins came with M's top-k: no second pass over the logits
+            self.min_margin = min(self.min_margin, float(top[2][path].min()))
+        else:
+            with torch.inference_mode():
+                top2 = torch.topk(logits[path].float(), 2, dim=-1).values
+                self.min_margin = min(self.min_margin, float((top2[:, 0] - top2[:, 1]).min()))
+        t3 = clock()
         with torch.inference_mode():
-            top2 = torch.topk(logits[path].float(), 2, dim=-1).values
-            self.min_margin = min(self.min_margin, float((top2[:, 0] - top2[:, 1]).min()))
-            t3 = clock()
             self._compact(c, path)
         t4 = clock()
         sec = self.seconds
@@ -166,7 +173,7 @@ class Verifier:
         sec["forward"] += t2 - t1
         sec["walk"] += t3 - t2
         sec["compact"] += t4 - t3
-        return path, emitted, succ
+        return path, emitted, (top[0], top[1]) if top is not None else None
 
     def _compact(self, c: int, path: list[int]) -> None:
         """Keep cache rows [0, c) and the accepted nodes' rows, moved down in place to c, c+1, ..."""
