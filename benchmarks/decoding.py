@@ -1,7 +1,7 @@
 """Spec-Bench: greedy vs prompt lookup vs Token Recycling, suffix drafts and both merged (toksmith.decoding).
 
     python benchmarks/decoding.py [--model smollm2] [--per-category 1] [--max-new-tokens 64] [--repeats 3]
-    python benchmarks/decoding.py --sweep [--sweep-prompts 4]      # choose the CPU tree by measurement
+    python benchmarks/decoding.py --sweep [--sweep-prompts 4]      # time static tree shapes (sessions 3-4)
     python benchmarks/decoding.py --calibrate 13 --calib-tree 8,24,32,32,24,16,8 --calib-nodes 80,40
     python benchmarks/decoding.py --mat-only --trees tr80,out/decoding_template_80.json --hot-m out/...
     python benchmarks/decoding.py --device cuda --adaptive off --rows "pld;recycle@tr80;hybrid-hot@dyn128@sfx=20"
@@ -348,16 +348,16 @@ def sweep(args, lm, hf_tok, questions, eos, ours, hf_run, device, atomic_write_t
 
 def profile(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
     """Where a decoding step's time goes: ms per step by part, against greedy's ms per token."""
-    from toksmith.decoding import DEFAULTS, generate
+    from toksmith.decoding import generate
 
     n = args.max_new_tokens
-    tree = args.tree or DEFAULTS["tree"]
+    tree = args.tree  # None: the library's default for the device and method
     subset = stratified(questions, args.per_category)[: args.limit or 3]
     warm = chat_ids(hf_tok, stratified(questions, 1, skip=9)[0]["turns"][0])
     hf_run(lm, warm, n, eos)
     generate(lm, warm, max_new_tokens=n, method="hybrid", tree=tree, eos_ids=eos)
     rows = {"greedy (ours)": {"method": "greedy"}, "hybrid": {"method": "hybrid"},
-            "hybrid, adaptive off": {"method": "hybrid", "adaptive": False}}
+            "hybrid, adaptive on": {"method": "hybrid", "adaptive": True}}
     acc: dict[str, dict] = {r: defaultdict(float) for r in rows}
     hf_secs = hf_toks = 0.0
     for _ in range(args.repeats):

@@ -5,7 +5,7 @@ measures it for our verifier (`toksmith.decoding.verify.Verifier`: tree-attentio
 top-k for M and the KV compaction) on a Spec-Bench prompt: after a prefill, one verification per node
 count in rotation, --repeats times; medians. Trees are 8-ary (depth <= 3 at 80 nodes) with random
 tokens (cost depends on the node count, not on the tokens). The table gives ms per forward and the ratio
-to the one-token step; the tree defaults per device (toksmith.decoding.DEFAULTS, GPU_DEFAULTS) are chosen
+to the one-token step; the tree defaults per device (toksmith.decoding.CPU_DEFAULTS, GPU_DEFAULTS) are chosen
 from it with the speed each tree reaches (benchmarks/decoding.py). Writes benchmarks/out/verify_cost{tag}.json.
 
     python benchmarks/verify_cost.py --model smollm2 --device cuda --nodes 1 16 32 64 80 128 160 256

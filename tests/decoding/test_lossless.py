@@ -45,6 +45,17 @@ def _prompts(lm, shared_data: Path) -> list[list[int]]:
     ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def few_row_threads():
+    """At least 2 torch threads, so the verifier's few-row linear layers (toksmith.lm.skinny) are the ones tested."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(2, threads))
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def smol():
     from toksmith import load_lm

@@ -1,29 +1,21 @@
-"""Few-row forwards as W @ x^T (toksmith.lm.skinny): same logits, and the model restored after the block."""
+"""Few-row forwards as W @ x^T (toksmith.lm.skinny): same outputs, the form really taken, the model restored."""
 
 from __future__ import annotations
 
 import pytest
 
 
-def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path) -> None:
+@pytest.fixture
+def two_threads():
     import torch
-    from tests.bridge.tiny import byte_level_bpe, tiny_llama
-
-    from toksmith.lm.skinny import FewRows
 
     threads = torch.get_num_threads()
     torch.set_num_threads(2)  # the W @ x^T form applies from 2 threads on
-    try:
-        _check(tmp_path)
-        torch.set_num_threads(1)
-        lm = tiny_llama(byte_level_bpe(tmp_path))
-        with FewRows(lm.model)(4):  # one thread: PyTorch's own kernels
-            assert not any("forward" in m.__dict__ for m in lm.model.modules())
-    finally:
-        torch.set_num_threads(threads)
+    yield
+    torch.set_num_threads(threads)
 
 
-def _check(tmp_path) -> None:
+def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path, two_threads) -> None:
     import torch
     from tests.bridge.tiny import byte_level_bpe, tiny_gemma3, tiny_llama
 
@@ -50,4 +42,42 @@ def _check(tmp_path) -> None:
         assert all("forward" not in m.__dict__ and "_toksmith_max_rows" not in m.__dict__ for m in linears)
         with rows(9), rows(0), pytorch_linear(), rows(4):  # more than max_rows, no rows, held off: PyTorch's path
             assert all("forward" not in m.__dict__ for m in linears)
+        with rows(2):  # a block inside a block switches nothing more, and leaves the outer one switched
+            with rows(3):
+                pass
+            assert all("forward" in m.__dict__ for m in linears)
+        assert all("forward" not in m.__dict__ for m in linears)
         assert FewRows(model, enabled=False).layers == []
+        torch.set_num_threads(1)
+        with rows(4):  # one thread: PyTorch's own kernels
+            assert not any("forward" in m.__dict__ for m in linears)
+        torch.set_num_threads(2)
+
+
+def test_few_rows_take_the_product_form_with_bias_batches_and_float32_only(two_threads, monkeypatch) -> None:
+    import torch
+
+    from toksmith.lm.skinny import FewRows
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 24), torch.nn.Linear(24, 8, bias=False))
+    half = torch.nn.Linear(16, 4).to(torch.bfloat16)
+    own = torch.nn.Linear(16, 4)
+    hook = own.forward
+    own.forward = hook  # a forward of its own (as other libraries' hooks set): left alone and kept
+    rows = FewRows(torch.nn.ModuleList([model, half, own]))
+    assert half not in rows.layers and own in rows.layers
+    calls = []
+    for mm in ("mm", "addmm"):
+        real = getattr(torch, mm)
+        monkeypatch.setattr(torch, mm, lambda *a, _r=real, _n=mm, **k: calls.append(_n) or _r(*a, **k))
+    for shape in ((1, 16), (16,), (2, 3, 16), (1, 5, 16)):
+        x = torch.randn(*shape)
+        ref = model(x)
+        calls.clear()
+        with torch.no_grad(), rows(x.numel() // 16):
+            got = model(x)
+            assert own.__dict__["forward"] is hook
+        assert calls == ["addmm", "mm"], (shape, calls)  # the biased layer fused its bias, the other had none
+        assert got.shape == ref.shape and torch.allclose(got, ref, rtol=1e-5, atol=1e-6), shape
+    assert own.__dict__["forward"] is hook

@@ -26,10 +26,10 @@ __all__ = ["CPU_DEFAULTS", "DEFAULTS", "GPU_DEFAULTS", "METHODS", "DecodeResult"
 
 METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
-#: The defaults on a CPU, and the base of the GPU's (with CPU_DEFAULTS and GPU_DEFAULTS, the one place
+#: The defaults shared by every device, under CPU_DEFAULTS and GPU_DEFAULTS per method (the one place
 #: defaults live; the CLI and the benchmarks read them through `device_defaults`). Drafting is never
 #: skipped (adaptive off): on a CPU the verifier's few-row linear layers (`toksmith.lm.skinny`) make a
-#: 2-node tree cost what a one-token step does (benchmarks/verify_cost.py, SmolLM2, 2 threads: 32.7 vs
+#: 2-node tree cost what a one-token step does (benchmarks/verify_cost.py, SmolLM2, 2 threads: 32.6 vs
 #: 33.1 ms; PyTorch's own one-token step 55.1 ms), and on a GPU up to 256 nodes cost about one step.
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
                             "adaptive": False, "min_gain": 0.5, "probe": 4, "long_match": 4,
@@ -37,8 +37,10 @@ DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6
 
 #: What changes on a CPU, per method. There every node beyond the second costs (4 nodes 1.25x a one-token
 #: step, 8 nodes 1.8x), so recycle drafts M's top successor only ("cpu") and hybrid grows one node from
-#: M beside a suffix chain of at most 2 tokens; suffix sends a chain of at most 3 (the one length timed)
-#: (benchmarks/RESULTS.md, "decoding on a CPU, session 9").
+#: M beside a suffix chain of at most 2 tokens; suffix sends a chain of at most 3 (the one length timed,
+#: before one-token steps took the few-row form). On the Spec-Bench subset recycle and hybrid ran within
+#: run-to-run noise of each other (1.89x / 1.87x transformers' greedy with a hot M; benchmarks/RESULTS.md,
+#: "decoding on a CPU, session 9"); hybrid gains where answers copy the prompt (extraction 3.10x vs 2.18x).
 CPU_DEFAULTS: dict[str, Any] = {"hybrid": {"tree": "dyn1", "branch": "dyn", "suffix_len": 2},
                                 "suffix": {"suffix_len": 3}}
 
@@ -246,8 +248,9 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     t_draft = t_update = 0.0
     t_loop = clock()
     while out[-1] not in eos and len(out) < max_new_tokens:
-        # On a CPU a tree forward costs more than a one-token one; while drafts keep failing, draft only
-        # every PROBE-th step (or from a long suffix match) so a bad stretch costs about what greedy does.
+        # adaptive (off by default): where a tree forward costs more than a one-token one, while drafts keep
+        # failing, draft only every PROBE-th step (or from a long suffix match), so a bad stretch costs
+        # about what greedy does.
         full = not adaptive or gain >= DEFAULTS["min_gain"] or steps % DEFAULTS["probe"] == 0
         ta = clock()
         chain: Sequence[int] = ()

@@ -5,15 +5,17 @@ matrix-vector product bound by memory bandwidth; a few rows should cost about th
 weights are read once either way. PyTorch's `linear` (x @ W^T, MKL) does not get there on a CPU: on
 this project's 2-core machine one row reads the weights from one core, SmolLM2's 4-row forward costs
 1.4x the one-row forward, and 2-3 rows cost more than 4 (`benchmarks/verify_cost.py --few-rows both`).
-The same product as (W @ x^T)^T lets MKL stream the weights on every core: 2 rows then cost 0.6x
-what PyTorch's one row does, and 4 rows 0.76x. One row goes through the same 2-column product. The
+The same product as (W @ x^T)^T lets MKL stream the weights on every core: 2 rows then cost 0.59x
+what PyTorch's one row does, and 4 rows 0.75x. One row goes through the same 2-column product. The
 values are the same sums in another order, so they round differently by about 1e-7 relative, as any
 change of shape already does (see `toksmith.decoding.verify` on near-ties).
 
-`FewRows(model)(n)` / `few_rows(model, n)` switch every CPU `nn.Linear` of the model to that form
-for a forward of n rows (1 to `max_rows`), and back when the block ends; longer forwards keep
-PyTorch's own path, and so does everything when torch runs one thread (there the form gains nothing:
-4 rows cost 1.05x, 8 rows 1.2x PyTorch's). Layers on a GPU are left alone.
+`FewRows(model)(n)` / `few_rows(model, n)` switch every float32 CPU `nn.Linear` of the model to that
+form for a forward of n rows (1 to `max_rows`), and back when the block ends; longer forwards keep
+PyTorch's own path, and so does everything when torch runs one thread (a probe found no gain there).
+Other dtypes (not timed), GPU layers and layers that already carry their own `forward` (hooks of other
+libraries) are left alone; a block inside another block on the same model switches nothing more. The
+switch is on the module objects, so other threads using the model inside the block see it too.
 """
 
 from __future__ import annotations
@@ -37,18 +39,17 @@ def _forward(self: Any, x: Any) -> Any:
 
     One row goes in twice: W @ x^T with one column is MKL's matrix-vector product again, on one core.
     """
-    import torch
-
-    rows = x.numel() // x.shape[-1]
-    if rows > self.__dict__["_toksmith_max_rows"]:
+    torch = _torch
+    rows = x.numel() // x.shape[-1] if x.shape[-1] else 0
+    if not 1 <= rows <= self.__dict__["_toksmith_max_rows"]:
         return torch.nn.functional.linear(x, self.weight, self.bias)
-    flat = x.reshape(rows, x.shape[-1])
-    y = torch.mm(self.weight, (flat.repeat(2, 1) if rows == 1 else flat).t()).t()[:rows]
-    if self.bias is not None:
-        y = y + self.bias
-    return y.contiguous().reshape(*x.shape[:-1], self.weight.shape[0])
+    cols = x.reshape(rows, x.shape[-1])
+    cols = (cols.repeat(2, 1) if rows == 1 else cols).t()
+    y = torch.mm(self.weight, cols) if self.bias is None else torch.addmm(self.bias[:, None], self.weight, cols)
+    return y.t()[:rows].contiguous().reshape(*x.shape[:-1], self.weight.shape[0])
 
 
+_torch: Any = None  # torch, bound when the first FewRows is built (torch is the optional [lm] extra)
 _held_off = 0  # open `pytorch_linear` blocks
 
 
@@ -64,15 +65,17 @@ def pytorch_linear() -> Iterator[None]:
 
 
 class FewRows:
-    """The CPU linear layers of `model`, switched to W @ x^T inside `with rows(n):` when n <= max_rows."""
+    """The float32 CPU linear layers of `model` (as placed when built), switched to W @ x^T inside
+    `with rows(n):` when n <= max_rows."""
 
     def __init__(self, model: Any, *, max_rows: int = MAX_ROWS, enabled: bool = True) -> None:
+        global _torch
         import torch
 
-        self.torch = torch
+        _torch = self.torch = torch
         self.max_rows = max_rows
         self.layers = [m for m in model.modules() if type(m) is torch.nn.Linear
-                       and m.weight.device.type == "cpu"] if enabled else []
+                       and m.weight.device.type == "cpu" and m.weight.dtype == torch.float32] if enabled else []
 
     @contextmanager
     def __call__(self, rows: int) -> Iterator[None]:
@@ -81,13 +84,15 @@ class FewRows:
                 or _held_off):
             yield  # on one thread MKL's own kernels are the faster ones (W @ x^T gains only bandwidth)
             return
-        for m in self.layers:  # the instance dict directly: nn.Module.__setattr__ costs ~10x more
+        # layers with a forward of their own (another library's hook, or an enclosing block) stay as they are
+        mine = [m for m in self.layers if "forward" not in m.__dict__]
+        for m in mine:  # the instance dict directly: nn.Module.__setattr__ costs ~10x more
             m.__dict__["_toksmith_max_rows"] = self.max_rows
             m.__dict__["forward"] = types.MethodType(_forward, m)
         try:
             yield
         finally:
-            for m in self.layers:
+            for m in mine:
                 del m.__dict__["forward"]
                 del m.__dict__["_toksmith_max_rows"]
 
