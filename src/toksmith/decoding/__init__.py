@@ -27,7 +27,6 @@ from toksmith.decoding.templates import template_from_gains as template_from_gai
 from toksmith.decoding.templates import template_from_widths as template_from_widths
 
 __all__ = ["CPU_DEFAULTS", "DEFAULTS", "GPU_DEFAULTS", "METHODS", "TEMPLATES", "AdjacencyMatrix", "DecodeResult",
-           "DecodeStats",
-           "DraftTree", "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft", "device_defaults", "generate",
-           "load_template", "longest_earlier_match", "template_from_counts", "template_from_gains",
-           "template_from_widths"]
+           "DecodeStats", "DraftTree", "SuffixAutomaton", "SuffixDrafter", "Template", "build_draft",
+           "device_defaults", "generate", "load_template", "longest_earlier_match", "template_from_counts",
+           "template_from_gains", "template_from_widths"]

@@ -80,15 +80,15 @@ class Verifier:
         self.min_margin = min(self.min_margin, gap)
         return torch.argmax(logits, dim=-1).cpu().numpy()
 
-    def _topk(self, logits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _topk(self, logits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Top-k successors of each row, their probabilities (softmax of the same logits) and each row's
-        top-1 minus top-2 logit (the near-tie margin, read off the same top-k; k >= 2)."""
+        top-1 minus top-2 logit (the near-tie margin, read off the same top-k; None when k < 2)."""
         torch = self.torch
         top = torch.topk(logits, self.topk, dim=-1)
         vals = top.values.float()
         probs = torch.exp(vals - torch.logsumexp(logits.float(), dim=-1, keepdim=True))
-        gaps = vals[:, 0] - vals[:, 1] if self.topk >= 2 else torch.full_like(vals[:, 0], float("inf"))
-        return top.indices.cpu().numpy(), probs.cpu().numpy(), gaps.cpu().numpy()
+        gaps = (vals[:, 0] - vals[:, 1]).cpu().numpy() if self.topk >= 2 else None
+        return top.indices.cpu().numpy(), probs.cpu().numpy(), gaps
 
     def prefill(self, ids: Sequence[int], *, chunk: int = 256) -> tuple[int, np.ndarray | None, Any]:
         """Run the prompt; returns (first generated token, prompt tokens, (top-k successors, probabilities) or None).
@@ -159,7 +159,7 @@ class Verifier:
                 break
             path.append(child)
             emitted.append(int(best[child]))
-        if top is not None and self.topk >= 2:  # the margins came with M's top-k: no second pass over the logits
+        if top is not None and top[2] is not None:  # the margins came with M's top-k: no second pass
             self.min_margin = min(self.min_margin, float(top[2][path].min()))
         else:
             with torch.inference_mode():

@@ -20,6 +20,7 @@ switch is on the module objects, so other threads using the model inside the blo
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,14 +35,14 @@ __all__ = ["MAX_ROWS", "FewRows", "few_rows", "pytorch_linear"]
 MAX_ROWS = 8
 
 
-def _forward(self: Any, x: Any) -> Any:
+def _forward(self: Any, x: Any, max_rows: int) -> Any:
     """nn.Linear.forward as (W @ x^T)^T for 1..max_rows rows; PyTorch's linear otherwise.
 
     One row goes in twice: W @ x^T with one column is MKL's matrix-vector product again, on one core.
     """
     torch = _torch
     rows = x.numel() // x.shape[-1] if x.shape[-1] else 0
-    if not 1 <= rows <= self.__dict__["_toksmith_max_rows"]:
+    if not 1 <= rows <= max_rows:
         return torch.nn.functional.linear(x, self.weight, self.bias)
     cols = x.reshape(rows, x.shape[-1])
     cols = (cols.repeat(2, 1) if rows == 1 else cols).t()
@@ -74,6 +75,7 @@ class FewRows:
 
         _torch = self.torch = torch
         self.max_rows = max_rows
+        self._forward = functools.partial(_forward, max_rows=max_rows)
         self.layers = [m for m in model.modules() if type(m) is torch.nn.Linear
                        and m.weight.device.type == "cpu" and m.weight.dtype == torch.float32] if enabled else []
 
@@ -87,14 +89,12 @@ class FewRows:
         # layers with a forward of their own (another library's hook, or an enclosing block) stay as they are
         mine = [m for m in self.layers if "forward" not in m.__dict__]
         for m in mine:  # the instance dict directly: nn.Module.__setattr__ costs ~10x more
-            m.__dict__["_toksmith_max_rows"] = self.max_rows
-            m.__dict__["forward"] = types.MethodType(_forward, m)
+            m.__dict__["forward"] = types.MethodType(self._forward, m)
         try:
             yield
         finally:
             for m in mine:
                 del m.__dict__["forward"]
-                del m.__dict__["_toksmith_max_rows"]
 
 
 @contextmanager
