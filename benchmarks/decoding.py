@@ -18,7 +18,7 @@ questions (file order) of each of the 13 categories. Every row decodes greedily 
   recycle-hot / hybrid-hot     M carried from the earlier prompts of the run (and the warm-up prompts);
              each repeat restarts from the same snapshot, so no M ever holds an earlier run of its prompt.
   greedy-ours  toksmith's own greedy loop (one token per forward through the same verifier)
-A row may carry its own options: NAME[@TREE][@sfx=N][@branch=W], rows separated by ';' (spec_bench.timed_rows);
+A row may carry its own options: NAME[@TREE][@sfx=N][@min=T][@branch=W], rows separated by ';' (spec_bench.timed_rows);
 what a row leaves out comes from --tree / --suffix-len / --branch, else from the library's defaults for the
 model's device and the row's method. --adaptive off|on overrides the library's adaptive drafting; --budget-s
 starts no new prompt after that many seconds (the table then covers the prompts done, and says so).
@@ -72,6 +72,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--per-category", type=int, default=1)
+    ap.add_argument("--skip", type=int, default=0, help="timed subset: questions from this index of each category on "
+                    "(1: a dev subset for choosing options, outside the reported one; no hot M calibrated there)")
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--tree", default=None, help="recycle template (default: the library's for the device and "
@@ -195,7 +197,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
             adjacency = fresh_m()  # cold: filled from this prompt's prefill only
         r = generate(lm, ids, max_new_tokens=n, method=method, tree=row["tree"], suffix_len=row["suffix_len"],
                      branch=row["branch"] if method == "hybrid" else None, adjacency=adjacency, eos_ids=eos,
-                     adaptive=adaptive)
+                     adaptive=adaptive, min_match=row["min_match"])
         return r.ids, r.stats.seconds, r.stats
 
     for q in warm:  # also warms the device (kernels, allocator) and the hot Ms, outside the subset
@@ -203,7 +205,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
         for row in rows:
             run_row(row, ids, hot.get(row["key"]))
 
-    subset = stratified(questions, args.per_category)
+    subset = stratified(questions, args.per_category, skip=args.skip)
     keys = [r["key"] for r in rows]
     records = []
     t_start = time.perf_counter()
@@ -298,7 +300,7 @@ def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = F
         "complete": complete, "adaptive": args.adaptive, "rows": rows, "model": args.model, "device": device,
         "max_new_tokens": args.max_new_tokens,
         "repeats": args.repeats,
-        "per_category": args.per_category, "tree": tree, "suffix_len": args.suffix_len,
+        "per_category": args.per_category, "skip": args.skip, "tree": tree, "suffix_len": args.suffix_len,
         "pld_tokens": args.pld_tokens, "hot_m": args.hot_m, "order": _m_order(args),
         "table": [{"category": c, "row": r, **v} for (c, r), v in table.items()], "prompts": records,
     }, indent=1, default=str))

@@ -133,14 +133,14 @@ def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str 
             continue
         name, *opts = entry.split("@")
         row = {"key": entry, "method": name.removesuffix("-hot"), "hot": name.endswith("-hot"), "tree": tree,
-               "suffix_len": suffix_len, "branch": branch}
+               "suffix_len": suffix_len, "min_match": None, "branch": branch}
         for o in opts:
             if "=" in o:
                 k, v = o.split("=", 1)
-                k = {"sfx": "suffix_len"}.get(k, k)
-                if k not in ("suffix_len", "branch"):
-                    raise SystemExit(f"row '{entry}': unknown option '{k}' (sfx=N, branch=W)")
-                row[k] = int(v) if k == "suffix_len" else v
+                k = {"sfx": "suffix_len", "min": "min_match"}.get(k, k)
+                if k not in ("suffix_len", "min_match", "branch"):
+                    raise SystemExit(f"row '{entry}': unknown option '{k}' (sfx=N, min=T, branch=W)")
+                row[k] = int(v) if k in ("suffix_len", "min_match") else v
             else:
                 row["tree"] = o
         if name not in PEER_ROWS and row["method"] not in ("recycle", "suffix", "hybrid"):

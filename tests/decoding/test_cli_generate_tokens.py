@@ -14,6 +14,10 @@ def test_bad_method_exits_2_without_loading_a_model() -> None:
     res = CliRunner().invoke(app, ["generate", "smollm2", "--prompt", "Hi", "--speculate", "beam"])
     assert res.exit_code == 2
     assert "beam" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(app, ["generate", "smollm2", "--prompt", "Hi", "--speculate", "hybrid",
+                                   "--min-match", "0"])
+    assert res.exit_code == 2
+    assert "--min-match" in res.output and "Traceback" not in res.output
 
 
 @pytest.mark.slow

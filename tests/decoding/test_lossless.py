@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from toksmith.decoding import AdjacencyMatrix, generate
-from toksmith.decoding.api import GPU_DEFAULTS
+from toksmith.decoding.api import CPU_DEFAULTS, GPU_DEFAULTS
 from toksmith.errors import OptionError, ToksmithError
 
 pytestmark = pytest.mark.slow
@@ -71,7 +71,9 @@ def gemma():
 
 
 def test_smollm2_methods_equal_greedy(smol, shared_data) -> None:
+    """With each method's CPU defaults; hybrid's long chains (6 tokens after a 4+ token match) are reached."""
     eos = [smol.eos_id]
+    hybrid_nodes = []
     for ids in _prompts(smol, shared_data):
         ref = _hf_greedy(smol, ids, 32, eos)
         assert generate(smol, ids, max_new_tokens=32, method="greedy", eos_ids=eos).ids == ref
@@ -79,6 +81,9 @@ def test_smollm2_methods_equal_greedy(smol, shared_data) -> None:
             res = generate(smol, ids, max_new_tokens=32, method=method, eos_ids=eos)
             assert res.ids == ref, (method, res.stats)
             assert res.stats.forwards <= len(ref)
+            if method == "hybrid":
+                hybrid_nodes.append(res.stats.tree_nodes)
+    assert max(hybrid_nodes) == 1 + CPU_DEFAULTS["hybrid"]["suffix_len"] + 1, hybrid_nodes  # root, chain, M's node
 
 
 def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, shared_data) -> None:
@@ -172,3 +177,5 @@ def test_bad_options_raise_option_errors(smol) -> None:
         generate(smol, "Hi", max_new_tokens=4, method="recycle", tree="wide")
     with pytest.raises(OptionError, match="outside"):
         generate(smol, [10**9], max_new_tokens=4)
+    with pytest.raises(OptionError, match="min_match"):
+        generate(smol, "Hi", max_new_tokens=4, method="hybrid", min_match=0)

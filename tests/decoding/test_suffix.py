@@ -105,3 +105,25 @@ def test_drafts_follow_the_stated_rule_against_bruteforce() -> None:
             assert list(hit.draft) == ctx[c_end + 1: c_end + 4]
         else:
             assert hit is None
+
+
+@pytest.mark.parametrize("min_match", [2, 4])
+def test_min_match_drafts_only_from_matches_that_long(min_match: int) -> None:
+    """A drafter with `min_match` T drafts exactly where the brute-force match is at least T tokens long."""
+    rng = random.Random(min_match)
+    drafter = SuffixDrafter(min_match=min_match)
+    ctx: list[int] = []
+    seen = {True: 0, False: 0}
+    for _ in range(400):
+        tok = rng.randrange(3)
+        ctx.append(tok)
+        drafter.extend([tok])
+        hit = drafter.match(5)
+        length, end = longest_earlier_match(ctx)
+        long_enough = length >= min_match
+        seen[long_enough] += 1
+        if long_enough:
+            assert hit is not None and hit.length == length and list(hit.draft) == ctx[end + 1: end + 6]
+        else:
+            assert hit is None
+    assert seen[True] and seen[False]  # both cases occurred

@@ -35,6 +35,9 @@ def generate_cmd(
              "for recycle, dyn1 for hybrid; on a GPU tr80 for recycle, dyn128 for hybrid "
              "(toksmith.decoding.CPU_DEFAULTS, GPU_DEFAULTS).")] = None,
     suffix_len: Annotated[int | None, typer.Option(help="Longest suffix-draft chain per step.")] = None,
+    min_match: Annotated[int | None, typer.Option(
+        help="Shortest suffix match (tokens) that drafts a chain (default per device: 4 for hybrid on a CPU, "
+             "else 1).")] = None,
     adjacency: Annotated[str | None, typer.Option(help="Hot-start M from this .safetensors file.")] = None,
     save_adjacency: Annotated[str | None, typer.Option(help="Write M here afterwards (.safetensors).")] = None,
     quiet: QuietOpt = False,
@@ -44,7 +47,7 @@ def generate_cmd(
 
     if speculate is not None or tokens is not None:
         _speculate(model, prompt, tokens=tokens, method=speculate or "greedy",
-                   compare=compare, tree=tree, suffix_len=suffix_len, adjacency=adjacency,
+                   compare=compare, tree=tree, suffix_len=suffix_len, min_match=min_match, adjacency=adjacency,
                    save_adjacency=save_adjacency, device=device, dtype=dtype, json_out=json_out, quiet=quiet)
         return
 
@@ -65,8 +68,8 @@ def generate_cmd(
 
 
 def _speculate(model: str, prompt: str, *, tokens: int | None, method: str, compare: bool, tree: str | None,
-               suffix_len: int | None, adjacency: str | None, save_adjacency: str | None, device: str | None,
-               dtype: str, json_out: bool, quiet: bool) -> None:
+               suffix_len: int | None, min_match: int | None, adjacency: str | None,
+               save_adjacency: str | None, device: str | None, dtype: str, json_out: bool, quiet: bool) -> None:
     """Token-level greedy decoding with drafts (toksmith.decoding.speculate); prints text and speed."""
     import json
 
@@ -80,8 +83,8 @@ def _speculate(model: str, prompt: str, *, tokens: int | None, method: str, comp
         with _Progress(show) as prog:
             prog.phase("decoding", None)
             res = run_speculate(model, prompt, max_new_tokens=tokens, method=method, compare=compare, tree=tree,
-                                suffix_len=suffix_len, adjacency=adjacency, save_adjacency=save_adjacency,
-                                device=device, dtype=dtype)
+                                suffix_len=suffix_len, min_match=min_match, adjacency=adjacency,
+                                save_adjacency=save_adjacency, device=device, dtype=dtype)
     except ToksmithError as e:
         raise _fail(e) from None
     if json_out:

@@ -36,12 +36,14 @@ DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6
                             "order": DEFAULT_ORDER, "suffix_recent": False}
 
 #: What changes on a CPU, per method. There every node beyond the second costs (4 nodes 1.25x a one-token
-#: step, 8 nodes 1.8x), so recycle drafts M's top successor only ("cpu") and hybrid grows one node from
-#: M beside a suffix chain of at most 2 tokens; suffix sends a chain of at most 3 (the one length timed,
-#: before one-token steps took the few-row form). On the Spec-Bench subset recycle and hybrid ran within
-#: run-to-run noise of each other (1.89x / 1.87x transformers' greedy with a hot M; benchmarks/RESULTS.md,
-#: "decoding on a CPU, session 9"); hybrid gains where answers copy the prompt (extraction 3.10x vs 2.18x).
-CPU_DEFAULTS: dict[str, Any] = {"hybrid": {"tree": "dyn1", "branch": "dyn", "suffix_len": 2},
+#: step, 8 nodes 1.8x), so recycle drafts M's top successor only ("cpu"). Hybrid grows that one node from M
+#: and adds a suffix chain only where the match is long, as SAM-Decoding does: up to 6 tokens where the
+#: context's suffix matched at least 4 (a short match's chain is seldom accepted, so its rows cost more
+#: than they bring). Suffix sends a chain of at most 3 (the one length timed, before one-token steps took the
+#: few-row form). Chosen on a dev subset (the 2nd Spec-Bench question of each category) against a chain of
+#: at most 2 from any match, then timed on the reported subset: hybrid with a hot M 1.98x transformers'
+#: greedy against 1.92x, recycle 1.94x (benchmarks/RESULTS.md, "decoding on a CPU, session 10").
+CPU_DEFAULTS: dict[str, Any] = {"hybrid": {"tree": "dyn1", "branch": "dyn", "suffix_len": 6, "min_match": 4},
                                 "suffix": {"suffix_len": 3}}
 
 #: What changes on a GPU, per method. There a draft tree of up to 256 nodes verifies in about the time of a
@@ -173,11 +175,13 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             .json file of rank paths, a `Template`, or "dynN": N nodes grown each step where M's stored
             probabilities are highest (`draft.build_draft(grow=N)`). Default per device and method
             (`device_defaults`): on a CPU "cpu" (M's top successor) for recycle and "dyn1" with branch
-            "dyn" and a 2-token chain for hybrid; on a GPU "tr80" for recycle and "dyn128" with branch
-            "dyn" and a 20-token chain for hybrid.
+            "dyn" and a chain of up to 6 tokens after a match of 4+ for hybrid; on a GPU "tr80" for
+            recycle and "dyn128" with branch "dyn" and a 20-token chain for hybrid.
         adjacency: M to start from and update in place (hot start across calls); None = a cold M
             filled from this prompt's prefill logits.
         suffix_len: longest suffix chain drafted per step (default `device_defaults(lm.device, method)`).
+        min_match: shortest suffix match (in tokens) that drafts a chain (default `device_defaults`: 4 for
+            hybrid on a CPU, where a node costs, else 1).
         corpus: token sequences the suffix drafter may also match (besides the context).
         eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
         adaptive: while the running mean of accepted draft tokens per step is below DEFAULTS["min_gain"],
@@ -233,7 +237,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
                                                                                order=DEFAULTS["order"])
     drafter = None
     if use_suffix:
-        drafter = SuffixDrafter(corpus, min_match=DEFAULTS["min_match"] if min_match is None else min_match,
+        min_match = dflt["min_match"] if min_match is None else int(min_match)
+        if min_match < 1:
+            raise OptionError(f"min_match must be at least 1, got {min_match}")
+        drafter = SuffixDrafter(corpus, min_match=min_match,
                                 recent=DEFAULTS["suffix_recent"] if suffix_recent is None else bool(suffix_recent))
         drafter.extend(ids)
     ver = Verifier(lm, topk=k if use_m else 0)

@@ -44,8 +44,9 @@ class SpeculateResult:
 
 def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, compare: bool = False,
               tree: str | Sequence[int] | None = None, suffix_len: int | None = None,
-              adjacency: str | Path | None = None, save_adjacency: str | Path | None = None,
-              device: str | None = None, dtype: str = defaults.DTYPE) -> SpeculateResult:
+              min_match: int | None = None, adjacency: str | Path | None = None,
+              save_adjacency: str | Path | None = None, device: str | None = None,
+              dtype: str = defaults.DTYPE) -> SpeculateResult:
     """Load `model`, decode `prompt` with `method` and, if `compare`, with plain greedy too.
 
     `adjacency` hot-starts M from a file written earlier with `save_adjacency` (same model).
@@ -57,6 +58,8 @@ def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, comp
         raise OptionError(f"--speculate '{method}' is not known (choose from {', '.join(METHODS)})")
     if max_new_tokens < 1:
         raise OptionError(f"--tokens must be at least 1, got {max_new_tokens}")
+    if min_match is not None and min_match < 1:
+        raise OptionError(f"--min-match must be at least 1, got {min_match}")
     lm = load_lm(model, device=device, dtype=dtype)
     m = None
     if adjacency is not None:
@@ -70,7 +73,7 @@ def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, comp
         generate(lm, prompt, max_new_tokens=min(4, max_new_tokens))  # warm-up
         greedy = generate(lm, prompt, max_new_tokens=max_new_tokens, method="greedy")
     res = generate(lm, prompt, max_new_tokens=max_new_tokens, method=method, tree=tree, suffix_len=suffix_len,
-                   adjacency=m)
+                   min_match=min_match, adjacency=m)
     if save_adjacency is not None and m is not None:
         m.save(save_adjacency)
     return SpeculateResult(res, greedy)
