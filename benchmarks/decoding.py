@@ -546,7 +546,8 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
                 "steps": st.steps, "mat": st.mat, "step_mat": st.step_mat, "nodes": st.tree_nodes,
                 "draft_nodes": st.draft_tokens / max(1, st.steps), "draft_tokens": st.draft_tokens,
                 "accepted_suffix": st.accepted_suffix, "accepted_recycle": st.accepted_recycle,
-                "accepted_corpus": st.accepted_corpus, "min_margin": st.min_margin}
+                "accepted_corpus": st.accepted_corpus, "min_margin": st.min_margin,
+                "parts": st.parts}  # seconds by part of the loop (host parts: draft, prepare, walk, update)
         records.append(rec)
         print(f"[{qi + 1}/{len(subset)}] {q['category']:>15} ({time.perf_counter() - t0:.0f} s) " + "; ".join(
             f"{k} {v['step_mat']:.2f}{'' if v['identical'] else ' DIFFERS'}" for k, v in rec["rows"].items()),
