@@ -85,45 +85,29 @@ def _corpus_oracle(corpus: list[list[int]], ctx: list[int], max_len: int) -> tup
     return 0, []
 
 
-def test_drafts_follow_the_stated_rule_against_bruteforce() -> None:
-    """Longer of (context match, corpus match) drafts, context on ties, corpus only when text follows it."""
+@pytest.mark.parametrize("min_match", [1, 3])
+def test_drafts_follow_the_stated_rule_against_bruteforce(min_match: int) -> None:
+    """Longer of (context match, corpus match) drafts, context on ties, corpus only when text follows it, and
+    only a match of at least `min_match` tokens."""
     rng = random.Random(7)
     corpus = [[rng.randrange(4) for _ in range(40)] for _ in range(3)]
-    drafter = SuffixDrafter(corpus)
+    drafter = SuffixDrafter(corpus, min_match=min_match)
     ctx: list[int] = []
-    for _ in range(120):
+    cases = {"corpus": 0, "context": 0, None: 0}
+    for _ in range(300):
         tok = rng.randrange(5)
         ctx.append(tok)
         drafter.extend([tok])
         hit = drafter.match(3)
         c_len, c_end = longest_earlier_match(ctx)
         k_len, k_after = _corpus_oracle(corpus, ctx, 3)
-        if k_len > c_len and k_after:
+        if k_len >= min_match and k_len > c_len and k_after:
             assert hit is not None and (hit.source, hit.length, list(hit.draft)) == ("corpus", k_len, k_after)
-        elif c_len:
+        elif c_len >= min_match:
             assert hit is not None and hit.source == "context" and hit.length == c_len
             assert list(hit.draft) == ctx[c_end + 1: c_end + 4]
         else:
             assert hit is None
+        cases[hit.source if hit is not None else None] += 1
+    assert all(cases.values()), cases  # every branch of the rule was taken
 
-
-@pytest.mark.parametrize("min_match", [2, 4])
-def test_min_match_drafts_only_from_matches_that_long(min_match: int) -> None:
-    """A drafter with `min_match` T drafts exactly where the brute-force match is at least T tokens long."""
-    rng = random.Random(min_match)
-    drafter = SuffixDrafter(min_match=min_match)
-    ctx: list[int] = []
-    seen = {True: 0, False: 0}
-    for _ in range(400):
-        tok = rng.randrange(3)
-        ctx.append(tok)
-        drafter.extend([tok])
-        hit = drafter.match(5)
-        length, end = longest_earlier_match(ctx)
-        long_enough = length >= min_match
-        seen[long_enough] += 1
-        if long_enough:
-            assert hit is not None and hit.length == length and list(hit.draft) == ctx[end + 1: end + 6]
-        else:
-            assert hit is None
-    assert seen[True] and seen[False]  # both cases occurred
