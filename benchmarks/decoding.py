@@ -493,25 +493,29 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
                    if args.corpus else None)
     start_m = (AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m
                else AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=order))
-    # one row per --trees entry "TREE[@METHOD,METHOD][@sfx=N][@branch=W][@order=O][@recent=1][@corpus=all|out]"
+    # one row per --trees entry "TREE[@METHOD,METHOD][@sfx=N][@min=T][@branch=W][@order=O][@recent=1][@corpus=all|out]"
     # (TREE may be dynN: N nodes grown each step from M's probabilities; corpus: draft from --corpus too,
     # each calibration prompt with its output as one document, or the outputs only)
     specs = []
     for entry in (e for e in args.trees.split(";") if e):
         tree, *opts = entry.split("@")
-        kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order, "recent": None, "corpus": None}
+        kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order, "recent": None, "corpus": None,
+              "min_match": None}
         methods = [m for m in args.methods.split(",") if m]
         for o in opts:
             if "=" in o:
                 key, val = o.split("=", 1)
-                key = {"sfx": "suffix_len"}.get(key, key)
-                kw[key] = int(val) if key in ("suffix_len", "order", "recent") else val
+                key = {"sfx": "suffix_len", "min": "min_match"}.get(key, key)
+                if key not in kw:
+                    raise SystemExit(f"row '{entry}': unknown option '{key}' (sfx, min, branch, order, recent, corpus)")
+                kw[key] = int(val) if key in ("suffix_len", "order", "recent", "min_match") else val
             else:
                 methods = o.split(",")
         label = Path(tree).stem if tree.endswith(".json") else tree
         if kw["corpus"] is not None and (kw["corpus"] not in ("all", "out") or corpus_docs is None):
             raise SystemExit(f"row '{entry}': corpus=all or corpus=out, with --corpus FILE")
-        extra = "".join(f" {k}={v}" for k, v in (("sfx", kw["suffix_len"]), ("branch", kw["branch"]),
+        extra = "".join(f" {k}={v}" for k, v in (("sfx", kw["suffix_len"]), ("min", kw["min_match"]),
+                                                  ("branch", kw["branch"]),
                                                   ("recent", kw["recent"]), ("corpus", kw["corpus"]))
                         if v is not None)
         for method in methods:
@@ -538,7 +542,7 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
                     [d["output"] if sp["corpus"] == "out" else d["prompt"] + d["output"] for d in corpus_docs])
             r = generate(lm, ids, max_new_tokens=n, method=base, tree=sp["tree"], suffix_len=sp["suffix_len"],
                          adjacency=adj, eos_ids=eos, adaptive=False, corpus=docs,
-                         branch=sp["branch"] if base == "hybrid" else None,
+                         branch=sp["branch"] if base == "hybrid" else None, min_match=sp["min_match"],
                          suffix_recent=bool(sp["recent"]) if sp["recent"] is not None else None)
             st = r.stats
             rec["rows"][sp["key"]] = {

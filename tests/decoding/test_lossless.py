@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toksmith.decoding import AdjacencyMatrix, generate
+from toksmith.decoding import AdjacencyMatrix, SuffixDrafter, generate
 from toksmith.decoding.api import CPU_DEFAULTS, GPU_DEFAULTS
+from toksmith.decoding.draft import FROM_SUFFIX
 from toksmith.errors import OptionError, ToksmithError
 
 pytestmark = pytest.mark.slow
@@ -70,20 +71,42 @@ def gemma():
     return load_lm("gemma3", device="cpu")
 
 
+def _replayed_chains(prompt: list[int], out: list[int], emitted: list[int], min_match: int, n: int) -> list[list[int]]:
+    """The suffix chain each step should have drafted: a fresh drafter over prompt + the tokens emitted so far."""
+    chains, pos = [], 1
+    for k in emitted:
+        d = SuffixDrafter(min_match=min_match)
+        d.extend(prompt + out[:pos])
+        hit = d.match(n)
+        chains.append(list(hit.draft) if hit is not None else [])
+        pos += k
+    return chains
+
+
 def test_smollm2_methods_equal_greedy(smol, shared_data) -> None:
-    """With each method's CPU defaults; hybrid's long chains (6 tokens after a 4+ token match) are reached."""
+    """With each method's CPU defaults. Hybrid's chains are exactly the suffix matches of 4+ tokens (up to 6
+    tokens of what followed), replayed step by step, and a full-length one is reached."""
     eos = [smol.eos_id]
-    hybrid_nodes = []
+    cpu = CPU_DEFAULTS["hybrid"]
+    longest = 0
     for ids in _prompts(smol, shared_data):
         ref = _hf_greedy(smol, ids, 32, eos)
         assert generate(smol, ids, max_new_tokens=32, method="greedy", eos_ids=eos).ids == ref
         for method in METHODS:
-            res = generate(smol, ids, max_new_tokens=32, method=method, eos_ids=eos)
+            steps: list[tuple[list[int], int]] = []
+
+            def on_step(draft, path, _steps=steps) -> None:
+                chain = [draft.tokens[i] for i in range(len(draft)) if draft.sources[i] & FROM_SUFFIX]
+                _steps.append((chain, len(path)))
+
+            res = generate(smol, ids, max_new_tokens=32, method=method, eos_ids=eos, on_step=on_step)
             assert res.ids == ref, (method, res.stats)
             assert res.stats.forwards <= len(ref)
             if method == "hybrid":
-                hybrid_nodes.append(res.stats.tree_nodes)
-    assert max(hybrid_nodes) == 1 + CPU_DEFAULTS["hybrid"]["suffix_len"] + 1, hybrid_nodes  # root, chain, M's node
+                chains = [c for c, _ in steps]
+                assert chains == _replayed_chains(ids, ref, [k for _, k in steps], cpu["min_match"], cpu["suffix_len"])
+                longest = max(longest, *map(len, chains))
+    assert longest == cpu["suffix_len"]
 
 
 def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, shared_data) -> None:

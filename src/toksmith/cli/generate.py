@@ -36,8 +36,8 @@ def generate_cmd(
              "(toksmith.decoding.CPU_DEFAULTS, GPU_DEFAULTS).")] = None,
     suffix_len: Annotated[int | None, typer.Option(help="Longest suffix-draft chain per step.")] = None,
     min_match: Annotated[int | None, typer.Option(
-        help="Shortest suffix match (tokens) that drafts a chain (default per device: 4 for hybrid on a CPU, "
-             "else 1).")] = None,
+        help="Shortest suffix match (tokens) that drafts a chain (default 1; 4 for hybrid on a CPU with the "
+             "default --tree).")] = None,
     adjacency: Annotated[str | None, typer.Option(help="Hot-start M from this .safetensors file.")] = None,
     save_adjacency: Annotated[str | None, typer.Option(help="Write M here afterwards (.safetensors).")] = None,
     quiet: QuietOpt = False,

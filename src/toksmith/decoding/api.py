@@ -180,8 +180,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         adjacency: M to start from and update in place (hot start across calls); None = a cold M
             filled from this prompt's prefill logits.
         suffix_len: longest suffix chain drafted per step (default `device_defaults(lm.device, method)`).
-        min_match: shortest suffix match (in tokens) that drafts a chain (default `device_defaults`: 4 for
-            hybrid on a CPU, where a node costs, else 1).
+        min_match: shortest suffix match (in tokens) that drafts a chain (default 1; with the device's
+            default tree (`tree` None), `device_defaults`: 4 for hybrid on a CPU, where a node costs).
         corpus: token sequences the suffix drafter may also match (besides the context).
         eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
         adaptive: while the running mean of accepted draft tokens per step is below DEFAULTS["min_gain"],
@@ -209,6 +209,11 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     if max_new_tokens < 1:
         raise OptionError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     dflt = device_defaults(lm.device, method)
+    if min_match is None:  # the device's match threshold belongs to its tree, as its branch does
+        min_match = dflt["min_match"] if tree is None else DEFAULTS["min_match"]
+    min_match = int(min_match)
+    if min_match < 1:
+        raise OptionError(f"min_match must be at least 1, got {min_match}")
     if tree is None:
         tree = dflt["tree"]
         if branch is None:
@@ -237,9 +242,6 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
                                                                                order=DEFAULTS["order"])
     drafter = None
     if use_suffix:
-        min_match = dflt["min_match"] if min_match is None else int(min_match)
-        if min_match < 1:
-            raise OptionError(f"min_match must be at least 1, got {min_match}")
         drafter = SuffixDrafter(corpus, min_match=min_match,
                                 recent=DEFAULTS["suffix_recent"] if suffix_recent is None else bool(suffix_recent))
         drafter.extend(ids)
