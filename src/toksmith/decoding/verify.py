@@ -72,13 +72,15 @@ class Verifier:
             logits = self.torch.tanh(logits / self.softcap) * self.softcap
         return logits
 
+    def _note_margin(self, logits: Any) -> None:
+        """Keep the smallest top-1 minus top-2 logit of these rows (for near-tie diagnosis)."""
+        top2 = self.torch.topk(logits.float(), 2, dim=-1).values
+        self.min_margin = min(self.min_margin, float((top2[:, 0] - top2[:, 1]).min()))
+
     def _argmax(self, logits: Any) -> np.ndarray:
-        """Greedy choice per row, and the smallest top-2 gap seen (for near-tie diagnosis)."""
-        torch = self.torch
-        top2 = torch.topk(logits.float(), 2, dim=-1)
-        gap = float((top2.values[:, 0] - top2.values[:, 1]).min())
-        self.min_margin = min(self.min_margin, gap)
-        return torch.argmax(logits, dim=-1).cpu().numpy()
+        """Greedy choice per row, and the smallest top-2 gap seen (`_note_margin`)."""
+        self._note_margin(logits)
+        return self.torch.argmax(logits, dim=-1).cpu().numpy()
 
     def _topk(self, logits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Top-k successors of each row, their probabilities (softmax of the same logits) and each row's
@@ -163,8 +165,7 @@ class Verifier:
             self.min_margin = min(self.min_margin, float(top[2][path].min()))
         else:
             with torch.inference_mode():
-                top2 = torch.topk(logits[path].float(), 2, dim=-1).values
-                self.min_margin = min(self.min_margin, float((top2[:, 0] - top2[:, 1]).min()))
+                self._note_margin(logits[path])
         t3 = clock()
         with torch.inference_mode():
             self._compact(c, path)
