@@ -18,7 +18,8 @@ questions (file order) of each of the 13 categories. Every row decodes greedily 
   recycle-hot / hybrid-hot     M carried from the earlier prompts of the run (and the warm-up prompts);
              each repeat restarts from the same snapshot, so no M ever holds an earlier run of its prompt.
   greedy-ours  toksmith's own greedy loop (one token per forward through the same verifier)
-A row may carry its own options: NAME[@TREE][@sfx=N][@min=T][@branch=W], rows separated by ';' (spec_bench.timed_rows);
+A row may carry its own options: NAME[@TREE][@sfx=N][@min=T][@dead=D][@branch=W], rows separated by ';'
+(spec_bench.timed_rows);
 what a row leaves out comes from --tree / --suffix-len / --branch, else from the library's defaults for the
 model's device and the row's method. --adaptive off|on overrides the library's adaptive drafting; --budget-s
 starts no new prompt after that many seconds (the table then covers the prompts done, and says so).
@@ -87,7 +88,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--warmup", type=int, default=2, help="prompts decoded before timing (outside the subset)")
     ap.add_argument("--rows", default="greedy,pld,recycle,suffix,hybrid,hybrid-hot",
-                    help="timed rows (greedy always): NAME[@TREE][@sfx=N][@branch=W] separated by ';' "
+                    help="timed rows (greedy always): NAME[@TREE][@sfx=N][@min=T][@dead=D][@branch=W] separated by ';' "
                     "(NAME: pld, greedy-ours, recycle, suffix, hybrid, hybrid-hot; spec_bench.timed_rows)")
     ap.add_argument("--adaptive", default="auto", choices=("auto", "on", "off"),
                     help="adaptive drafting of the timed rows (auto: the library default)")
@@ -197,7 +198,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
             adjacency = fresh_m()  # cold: filled from this prompt's prefill only
         r = generate(lm, ids, max_new_tokens=n, method=method, tree=row["tree"], suffix_len=row["suffix_len"],
                      branch=row["branch"] if method == "hybrid" else None, adjacency=adjacency, eos_ids=eos,
-                     adaptive=adaptive, min_match=row["min_match"])
+                     adaptive=adaptive, min_match=row["min_match"], max_dead=row["max_dead"])
         return r.ids, r.stats.seconds, r.stats
 
     for q in warm:  # also warms the device (kernels, allocator) and the hot Ms, outside the subset
@@ -482,6 +483,15 @@ def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> No
         "gains": [[list(p), g] for p, g in sorted(gains.items(), key=lambda pg: -pg[1]) if g]}, indent=1))
 
 
+def host_ms(runs: list[dict]) -> dict[str, float]:
+    """ms per decoding step of each part of the loop outside the forward (and their total), pooled over runs:
+    on a GPU, where a small model's forward is bound by kernel launches, these add to every step."""
+    steps = sum(r["steps"] for r in runs) or 1
+    parts = {p: 1e3 * sum(r["parts"].get(p, 0.0) for r in runs) / steps
+             for p in ("draft", "prepare", "walk", "compact", "update", "other")}
+    return {**parts, "host": sum(parts.values())}
+
+
 def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
     """Acceptance per category for each tree and method (every step drafts); identity with greedy checked."""
     from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate
@@ -493,22 +503,24 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
                    if args.corpus else None)
     start_m = (AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m
                else AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=order))
-    # one row per --trees entry "TREE[@METHOD,METHOD][@sfx=N][@min=T][@branch=W][@order=O][@recent=1][@corpus=all|out]"
+    # one row per --trees entry
+    # "TREE[@METHOD,METHOD][@sfx=N][@min=T][@dead=D][@branch=W][@order=O][@recent=1][@corpus=all|out]"
     # (TREE may be dynN: N nodes grown each step from M's probabilities; corpus: draft from --corpus too,
     # each calibration prompt with its output as one document, or the outputs only)
     specs = []
     for entry in (e for e in args.trees.split(";") if e):
         tree, *opts = entry.split("@")
         kw = {"suffix_len": args.suffix_len, "branch": args.branch, "order": order, "recent": None, "corpus": None,
-              "min_match": None}
+              "min_match": None, "max_dead": None}
         methods = [m for m in args.methods.split(",") if m]
         for o in opts:
             if "=" in o:
                 key, val = o.split("=", 1)
-                key = {"sfx": "suffix_len", "min": "min_match"}.get(key, key)
+                key = {"sfx": "suffix_len", "min": "min_match", "dead": "max_dead"}.get(key, key)
                 if key not in kw:
-                    raise SystemExit(f"row '{entry}': unknown option '{key}' (sfx, min, branch, order, recent, corpus)")
-                kw[key] = int(val) if key in ("suffix_len", "order", "recent", "min_match") else val
+                    raise SystemExit(f"row '{entry}': unknown option '{key}' (sfx, min, dead, branch, order, recent, "
+                                     "corpus)")
+                kw[key] = int(val) if key in ("suffix_len", "order", "recent", "min_match", "max_dead") else val
             else:
                 methods = o.split(",")
         label = Path(tree).stem if tree.endswith(".json") else tree
@@ -519,7 +531,8 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
                                                   ("recent", kw["recent"]), ("corpus", kw["corpus"]))
                         if v is not None)
         for method in methods:
-            specs.append({"key": f"{method} {label} o{kw['order']}{extra if method.startswith('hybrid') else ''}",
+            dead = f" dead={kw['max_dead']}" if kw["max_dead"] is not None else ""
+            specs.append({"key": f"{method} {label} o{kw['order']}{extra if method.startswith('hybrid') else ''}{dead}",
                           "tree": tree, "method": method, **kw})
     # hot rows: M carried over the subset's earlier prompts, per row; never holds a run of the same prompt
     hot = {}
@@ -543,6 +556,7 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
             r = generate(lm, ids, max_new_tokens=n, method=base, tree=sp["tree"], suffix_len=sp["suffix_len"],
                          adjacency=adj, eos_ids=eos, adaptive=False, corpus=docs,
                          branch=sp["branch"] if base == "hybrid" else None, min_match=sp["min_match"],
+                         max_dead=sp["max_dead"],
                          suffix_recent=bool(sp["recent"]) if sp["recent"] is not None else None)
             st = r.stats
             rec["rows"][sp["key"]] = {
@@ -563,7 +577,8 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
         rs = [r["rows"][k] for r in records]
         print(f"row {i}: {k} (nodes per step with the root: max {max(x['nodes'] for x in rs)}, pooled mean "
               f"{sum(x['draft_tokens'] for x in rs) / sum(x['steps'] for x in rs) + 1:.1f}, mean of prompts "
-              f"{statistics.mean(x['draft_nodes'] for x in rs) + 1:.1f})")
+              f"{statistics.mean(x['draft_nodes'] for x in rs) + 1:.1f}; host ms per step outside the forward: "
+              + ", ".join(f"{part} {ms:.2f}" for part, ms in host_ms(rs).items()) + ")")
     print(f"{'category':>15} " + " | ".join(f"{'row ' + str(i):>28}" for i in range(len(keys))))
     for cat in cats:
         recs = [r for r in records if cat in ("ALL", r["category"])]

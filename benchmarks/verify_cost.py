@@ -34,8 +34,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--topk", type=int, default=8, help="successors per node returned for M (0: none)")
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--few-rows", choices=["on", "off", "both"], default="on",
-                    help="tree forwards with the CPU linears as W @ x^T (toksmith.lm.skinny); both: one column each")
+    ap.add_argument("--few-rows", choices=["auto", "on", "off", "both"], default="auto",
+                    help="tree forwards with the CPU linears as W @ x^T (toksmith.lm.skinny; auto: where measured "
+                    "faster here, the library's default); both: one column on, one off")
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
 
@@ -59,7 +60,7 @@ def main() -> None:
     modes = ["on", "off"] if args.few_rows == "both" else [args.few_rows]
     vers = {}
     for mode in modes:
-        vers[mode] = Verifier(lm, topk=args.topk, few_rows=mode == "on")
+        vers[mode] = Verifier(lm, topk=args.topk, few_rows={"auto": None, "on": True, "off": False}[mode])
         vers[mode].prefill(ids)
         for n in args.nodes:  # warm-up: kernels for every shape
             vers[mode].verify(tree(n))

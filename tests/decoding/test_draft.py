@@ -189,6 +189,44 @@ def test_grown_tree_under_the_chain_shares_one_budget() -> None:
     assert tree.sources[1] == FROM_RECYCLE | FROM_SUFFIX and tree.sources[2] == FROM_SUFFIX
 
 
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_compiled_growth_equals_the_python_reference(order: int) -> None:
+    """The compiled best-first loop grows the tree `_grow_reference` grows, field for field, on random Ms.
+
+    A small vocabulary and probabilities on a coarse grid make tied scores, tokens repeated along a path and
+    chain nodes reached again by growth (which cost no budget and keep the higher score) common; pair and
+    triple rows are written for some contexts only, so every branch of the row lookup is taken.
+    """
+    from toksmith._native import draft_ext
+    from toksmith.decoding import draft
+
+    assert draft_ext is not None, "the compiled extension is not built (pip install -e . builds it)"
+    rng = np.random.default_rng(order)
+    vocab, k = 9, 4
+    for trial in range(150):
+        m = AdjacencyMatrix(vocab, k, order=order)
+        n = int(rng.integers(1, 40))
+        toks = rng.integers(0, vocab, n)
+        rows = np.stack([rng.permutation(vocab)[:k] for _ in range(n)])
+        probs = -np.sort(-rng.integers(0, 5, (n, k)) / 8.0, axis=1)  # sorted, ties and zeros included
+        m.update(toks, rows, prev=rng.integers(-1, vocab, n), probs=probs, prev2=rng.integers(-1, vocab, n))
+        root, prev, prev2 = (int(x) for x in rng.integers(-1, vocab, 3) % vocab)
+        chain = [int(t) for t in rng.integers(0, vocab, int(rng.integers(0, 5)))]
+        budget = int(rng.integers(1, 60))
+        match = int(rng.integers(1, 6)) if chain else 0
+        trees = []
+        for grow in (draft._grow, draft._grow_reference):
+            saved, draft._grow = draft._grow, grow
+            try:
+                trees.append(build_draft(root, template=None, adjacency=m, chain=chain, prev=prev, prev2=prev2,
+                                         grow=budget, chain_match=match))
+            finally:
+                draft._grow = saved
+        native, ref = trees
+        assert native == ref, (order, trial)
+        assert len(ref) > 1
+
+
 def test_defaults_follow_the_device() -> None:
     """Per method, a CUDA model gets GPU_DEFAULTS over DEFAULTS and a CPU model CPU_DEFAULTS (small trees); no
     device skips drafting (adaptive off)."""

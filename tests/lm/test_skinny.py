@@ -35,7 +35,7 @@ def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path, two_thr
             assert torch.allclose(got, ref, rtol=1e-5, atol=1e-5), (lm.name, n)
         assert all("forward" not in m.__dict__ for m in linears)
         # switched only inside the block, and restored when the block raises
-        rows = FewRows(model, max_rows=8)
+        rows = FewRows(model, max_rows=8, enabled=True)
         with pytest.raises(RuntimeError), rows(4):
             assert all("forward" in m.__dict__ for m in linears)
             raise RuntimeError("boom")
@@ -65,7 +65,7 @@ def test_few_rows_take_the_product_form_with_bias_batches_and_float32_only(two_t
     own = torch.nn.Linear(16, 4)
     hook = own.forward
     own.forward = hook  # a forward of its own (as other libraries' hooks set): left alone and kept
-    rows = FewRows(torch.nn.ModuleList([model, half, own]))
+    rows = FewRows(torch.nn.ModuleList([model, half, own]), enabled=True)
     assert half not in rows.layers and own in rows.layers
     calls = []
     for mm in ("mm", "addmm"):
@@ -81,3 +81,25 @@ def test_few_rows_take_the_product_form_with_bias_batches_and_float32_only(two_t
         assert calls == ["addmm", "mm"], (shape, calls)  # the biased layer fused its bias, the other had none
         assert got.shape == ref.shape and torch.allclose(got, ref, rtol=1e-5, atol=1e-6), shape
     assert own.__dict__["forward"] is hook
+
+
+def test_the_form_is_measured_once_and_followed_by_default(tmp_path, two_threads) -> None:
+    """By default a count takes W @ x^T only where `faster_counts` measured it faster (the next probed count up);
+    the measurement is made once per shapes and thread count; enabled=False never switches."""
+    import torch
+    from tests.bridge.tiny import byte_level_bpe, tiny_llama
+
+    from toksmith.lm import skinny
+
+    model = tiny_llama(byte_level_bpe(tmp_path)).model
+    rows = skinny.FewRows(model)
+    linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
+    faster = skinny.faster_counts(rows.layers)
+    assert faster <= set(skinny.PROBE_COUNTS) and skinny.faster_counts(rows.layers) is faster  # cached
+    for n in range(1, 9):
+        probe = min(c for c in skinny.PROBE_COUNTS if c >= n)
+        assert rows.takes(n) == (probe in faster)
+        with rows(n):
+            assert all(("forward" in m.__dict__) == (probe in faster) for m in linears)
+    off = skinny.FewRows(model, enabled=False)
+    assert not any(off.takes(n) for n in range(1, 9))

@@ -94,20 +94,11 @@ class AdjacencyMatrix:
         self.seen[toks] = True
         if self.order >= 2 and prev is not None:
             before = np.asarray(prev, dtype=np.int64).reshape(-1)
-            keys = before * self.vocab_size + toks
-            pairs, pair_probs = self.pairs, self.pair_probs
-            for i, key in enumerate(keys.tolist()):  # in order: a repeated pair's last row wins
-                if key >= 0:
-                    pairs[key] = rows[i]
-                    pair_probs[key] = ps[i]
+            _write_rows(self.pairs, self.pair_probs, before * self.vocab_size + toks, before >= 0, rows, ps)
             if self.order == 3 and prev2 is not None:
                 b2 = np.asarray(prev2, dtype=np.int64).reshape(-1)
-                keys = (b2 * self.vocab_size + before) * self.vocab_size + toks
-                triples, triple_probs = self.triples, self.triple_probs
-                for i, key in enumerate(keys.tolist()):
-                    if b2[i] >= 0 and before[i] >= 0:
-                        triples[key] = rows[i]
-                        triple_probs[key] = ps[i]
+                _write_rows(self.triples, self.triple_probs, (b2 * self.vocab_size + before) * self.vocab_size + toks,
+                            (b2 >= 0) & (before >= 0), rows, ps)
 
     def successors(self, token: int, prev: int = -1, prev2: int = -1) -> np.ndarray:
         """The successors of `token` (after `prev2`, `prev` when order 3 has that triple's row, else after
@@ -193,6 +184,14 @@ class AdjacencyMatrix:
                 setattr(out, f"{name}s", {int(key): rows[i] for i, key in enumerate(keys)})
                 setattr(out, f"{name}_probs", {int(key): probs[i] for i, key in enumerate(keys)})
         return out
+
+
+def _write_rows(rows: dict[int, np.ndarray], probs: dict[int, np.ndarray], keys: np.ndarray, valid: np.ndarray,
+                succ: np.ndarray, ps: np.ndarray) -> None:
+    """Set rows[key] and probs[key] for the valid keys, in order (a repeated key's last row wins)."""
+    keys, succ, ps = keys[valid].tolist(), succ[valid], ps[valid]
+    rows.update(zip(keys, succ, strict=True))
+    probs.update(zip(keys, ps, strict=True))
 
 
 def _metadata(raw: bytes) -> dict[str, str]:

@@ -17,7 +17,7 @@ from toksmith.decoding.adjacency import DEFAULT_ORDER, AdjacencyMatrix
 from toksmith.decoding.draft import FROM_RECYCLE, FROM_SUFFIX, DraftTree, build_draft
 from toksmith.decoding.suffix import SuffixDrafter
 from toksmith.decoding.templates import TEMPLATES, Template, load_template, template_from_widths
-from toksmith.decoding.verify import Verifier
+from toksmith.decoding.verify import MAX_DEAD, Verifier
 from toksmith.errors import OptionError
 from toksmith.lm.loading import LM
 
@@ -33,7 +33,7 @@ METHODS = ("greedy", "recycle", "suffix", "hybrid")
 #: 33.1 ms; PyTorch's own one-token step 55.1 ms), and on a GPU up to 256 nodes cost about one step.
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
                             "adaptive": False, "min_gain": 0.5, "probe": 4, "long_match": 4,
-                            "order": DEFAULT_ORDER, "suffix_recent": False}
+                            "order": DEFAULT_ORDER, "suffix_recent": False, "max_dead": MAX_DEAD}
 
 #: What changes on a CPU, per method. There every node beyond the second costs (4 nodes 1.25x a one-token
 #: step, 8 nodes 1.8x), so recycle drafts M's top successor only ("cpu"). Hybrid grows that one node from M
@@ -42,7 +42,9 @@ DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6
 #: than they bring). Suffix sends a chain of at most 3 (the one length timed, before one-token steps took the
 #: few-row form). Chosen on a dev subset (the 2nd Spec-Bench question of each category) against a chain of
 #: at most 2 from any match, then timed on the reported subset: hybrid with a hot M 1.98x transformers'
-#: greedy against 1.92x, recycle 1.94x (benchmarks/RESULTS.md, "decoding on a CPU, session 10").
+#: greedy against 1.92x, recycle 1.94x (benchmarks/RESULTS.md, "decoding on a CPU, session 10"). Those costs
+#: are with the few-row form (`toksmith.lm.skinny`) where it is the faster one; on a CPU where it is not, 2
+#: nodes cost 1.19x a step and 4 nodes 1.9x, and hybrid ran 1.06x ("decoding on a CPU, session 11").
 CPU_DEFAULTS: dict[str, Any] = {"hybrid": {"tree": "dyn1", "branch": "dyn", "suffix_len": 6, "min_match": 4},
                                 "suffix": {"suffix_len": 3}}
 
@@ -52,8 +54,12 @@ CPU_DEFAULTS: dict[str, Any] = {"hybrid": {"tree": "dyn1", "branch": "dyn", "suf
 #: (benchmarks/RESULTS.md, "decoding and the bridge on a GPU, session 8"): hybrid with 128 nodes grown
 #: from M, under a 20-token chain too, ran 2.19x greedy with a cold M (2.44x with a hot M, against 2.27x
 #: for 80 nodes); recycle was timed with TR's 80-node tree only (2.04x, cold M).
-GPU_DEFAULTS: dict[str, Any] = {"recycle": {"tree": "tr80"},
-                                "hybrid": {"tree": "dyn128", "branch": "dyn", "suffix_len": 20}}
+#: Both also keep up to 1,024 rejected draft rows in the KV cache (masked) before compacting it
+#: (`max_dead`): at 128 nodes that is one compaction (about 250 tensor operations on SmolLM2, each a kernel
+#: launch or a dispatch) every ~8 steps instead of every step, while attention over 1,024 more keys is a
+#: small fraction of a launch-bound step. That value is reasoned from the operation counts, not yet timed on a GPU.
+GPU_DEFAULTS: dict[str, Any] = {"recycle": {"tree": "tr80", "max_dead": 1024},
+                                "hybrid": {"tree": "dyn128", "branch": "dyn", "suffix_len": 20, "max_dead": 1024}}
 
 
 def device_defaults(device: str, method: str = "hybrid") -> dict[str, Any]:
@@ -164,7 +170,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
              eos_ids: Iterable[int] | None = None, add_bos: bool = True,
              adaptive: bool | None = None, branch: str | Template | Sequence[int] | None = None,
              on_step: Callable[[DraftTree, list[int]], None] | None = None,
-             suffix_recent: bool | None = None) -> DecodeResult:
+             suffix_recent: bool | None = None, max_dead: int | None = None) -> DecodeResult:
     """Greedy-decode up to `max_new_tokens` after `prompt`, optionally with lossless drafts.
 
     Args:
@@ -195,6 +201,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             with a "dynN" tree, "dyn" grows the N nodes under the chain's nodes too, one budget for both.
         suffix_recent: the chain follows the context match's most recent earlier occurrence instead of
             its first (default DEFAULTS["suffix_recent"]).
+        max_dead: rejected draft tokens whose KV rows stay in the cache, masked out, before one compaction
+            drops them (0: after every step; default per device, `device_defaults`: 0 on a CPU, 1,024 for
+            recycle and hybrid on a GPU). Never changes the output, only the cost: compacting takes a few
+            tensor operations per layer, a dead row widens attention in every later forward.
         on_step: called after every verification with the draft tree and its accepted nodes (root
             first); for measuring which tree positions are accepted (`templates.template_from_counts`).
     Returns:
@@ -245,7 +255,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         drafter = SuffixDrafter(corpus, min_match=min_match,
                                 recent=DEFAULTS["suffix_recent"] if suffix_recent is None else bool(suffix_recent))
         drafter.extend(ids)
-    ver = Verifier(lm, topk=k if use_m else 0)
+    ver = Verifier(lm, topk=k if use_m else 0, max_dead=dflt["max_dead"] if max_dead is None else max_dead)
     t0 = time.perf_counter()
     first, prompt_toks, succ = ver.prefill(ids)
     if m is not None and succ is not None:

@@ -4,8 +4,14 @@ The cache holds the committed tokens except the last one (the root). A draft tre
 sequence: each node sees the whole cache (within a sliding window where the layer has one) plus its
 ancestors and itself (a 4-D mask, `toksmith.bridge.tree.tree_attention_mask`), at explicit position
 ids = cache length + depth. Greedy acceptance walks from the root, taking the argmax at each node and
-descending while a child carries it. The accepted nodes' KV rows are then copied down in place to
-follow the cache; the rest is cut off.
+descending while a child carries it.
+
+The rejected nodes' KV rows stay in the cache as dead rows, masked out of every later forward, until
+more than `max_dead` have gathered; then one compaction moves the live rows down in place and cuts the
+rest (`max_dead` 0: after every step). A compaction costs a few tensor operations per layer and tensor
+(on SmolLM2 about 150), which on a GPU, where a small model's step is bound by kernel launches, add to
+the step; a dead row costs memory traffic and attention in every later forward, which on a CPU is the
+dearer of the two (benchmarks/RESULTS.md, "decoding, session 11").
 
 Numerics: the argmax is torch's (first index of the maximum) over the same float32 logits that plain
 greedy decoding takes it over. A forward over n tokens may round differently (by ~1e-6 relative) from
@@ -30,7 +36,11 @@ from toksmith.errors import OptionError
 from toksmith.lm.loading import LM, cache_arg, require_torch
 from toksmith.lm.skinny import FewRows
 
-__all__ = ["Verifier"]
+__all__ = ["MAX_DEAD", "Verifier"]
+
+#: rejected draft rows the cache may hold (masked) before one compaction (0: compact after every step);
+#: see the module docstring. toksmith.decoding.GPU_DEFAULTS raises it on a GPU.
+MAX_DEAD = 0
 
 
 class Verifier:
@@ -40,18 +50,27 @@ class Verifier:
         lm: the model (any transformers causal LM `load_lm` gives; llama and Gemma 3 tested).
         topk: successors per node to return for the adjacency matrix (0: none).
         few_rows: run forwards of up to 8 nodes with the CPU linear layers as W @ x^T
-            (`toksmith.lm.skinny`; default on: on 2 cores a 2-node tree then costs what a one-token step
-            does, and that step 0.6x PyTorch's own).
+            (`toksmith.lm.skinny`): None (default) where that form measured faster on this machine (on
+            one 2-core machine a 2-node tree then cost what a one-token step does, and that step 0.6x
+            PyTorch's own; on another it was slower), True always, False never.
+        max_dead: rejected draft rows kept (masked) in the cache before the live rows are compacted
+            (0: compact after every step that rejected a node).
     """
 
-    def __init__(self, lm: LM, *, topk: int = 0, few_rows: bool = True) -> None:
+    def __init__(self, lm: LM, *, topk: int = 0, few_rows: bool | None = None, max_dead: int = MAX_DEAD) -> None:
         self.torch = require_torch("speculative decoding")
         from transformers.cache_utils import DynamicCache
 
         self.lm = lm
         self.topk = topk
         self.cache = DynamicCache()
-        self.cached = 0  # tokens whose KV rows are in the cache
+        self.cached = 0  # committed tokens whose KV rows are in the cache (its live rows)
+        self.max_dead = int(max_dead)
+        if self.max_dead < 0:
+            raise OptionError(f"max_dead must be at least 0, got {max_dead}")
+        #: per cache row: its position, and whether it is live (a committed token's) or dead (rejected)
+        self.row_pos = np.zeros(0, dtype=np.int64)
+        self.live = np.zeros(0, dtype=bool)
         self.forwards = 0
         self.positions = 0
         self.min_margin = float("inf")
@@ -114,6 +133,8 @@ class Verifier:
                 parts = [self._topk(self._logits(hidden[i: i + chunk])) for i in range(0, n, chunk)]
                 succ = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
         self.cached = n
+        self.row_pos = np.arange(n, dtype=np.int64)
+        self.live = np.ones(n, dtype=bool)
         self.forwards += 1
         self.positions += n
         return first, np.asarray(ids, dtype=np.int64), succ
@@ -122,26 +143,26 @@ class Verifier:
         """Run the tree in one forward; returns (accepted nodes, emitted tokens, (top-k, probs) per node or None).
 
         Accepted nodes start with the root; emitted tokens are the argmax after each accepted node (so
-        one more than the accepted draft tokens). Afterwards the cache holds the root and the accepted
-        draft tokens; the last emitted token is the next root.
+        one more than the accepted draft tokens). Afterwards the cache's live rows are the committed
+        tokens up to the root and the accepted draft tokens; the last emitted token is the next root.
         """
         torch = self.torch
         clock = time.perf_counter
         t0 = clock()
         n = len(tree)
         c = self.cached
+        rows = len(self.live)
         if c + tree_depth(tree) + 1 >= self.lm.max_context:
             raise OptionError(f"generation reached the model's context ({self.lm.max_context} tokens)")
         ids = torch.tensor([tree.tokens], device=self.lm.device)
-        if n == 1:
-            # no draft: the plain one-token step greedy decoding takes (the model's own causal mask and
-            # positions from the cache length, which is c)
+        q_pos = c + np.asarray(tree.depths, dtype=np.int64)
+        if n == 1 and rows == c:
+            # no draft and no dead rows: the plain one-token step greedy decoding takes (the model's own
+            # causal mask and positions from the cache length, which is c)
             kw: dict[str, Any] = {}
         else:
-            depth = np.asarray(tree.depths, dtype=np.int64)
-            q_pos = c + depth
-            k_pos = np.concatenate([np.arange(c, dtype=np.int64), q_pos])
-            allow = np.concatenate([np.ones((n, c), dtype=bool), tree.ancestors()], axis=1)
+            k_pos = np.concatenate([self.row_pos, q_pos])
+            allow = np.concatenate([np.broadcast_to(self.live, (n, rows)), tree.ancestors()], axis=1)
             kw = {"position_ids": torch.from_numpy(q_pos)[None].to(self.lm.device),
                   "attention_mask": tree_attention_mask(self.lm, allow, q_pos, k_pos)}
         t1 = clock()
@@ -167,8 +188,13 @@ class Verifier:
             with torch.inference_mode():
                 self._note_margin(logits[path])
         t3 = clock()
-        with torch.inference_mode():
-            self._compact(c, path)
+        accepted = np.zeros(n, dtype=bool)
+        accepted[path] = True
+        self.row_pos = np.concatenate([self.row_pos, q_pos])
+        self.live = np.concatenate([self.live, accepted])
+        self.cached = c + len(path)
+        if len(self.live) - self.cached > self.max_dead:
+            self._compact()
         t4 = clock()
         sec = self.seconds
         sec["prepare"] += t1 - t0
@@ -177,19 +203,25 @@ class Verifier:
         sec["compact"] += t4 - t3
         return path, emitted, (top[0], top[1]) if top is not None else None
 
-    def _compact(self, c: int, path: list[int]) -> None:
-        """Keep cache rows [0, c) and the accepted nodes' rows, moved down in place to c, c+1, ..."""
-        torch = self.torch
-        m = len(path)
-        if path != list(range(m)):
-            src = torch.tensor([c + i for i in path], device=self.lm.device)
-            for layer in self.cache.layers:
-                layer.keys[:, :, c: c + m] = layer.keys.index_select(2, src)
-                layer.values[:, :, c: c + m] = layer.values.index_select(2, src)
-        for layer in self.cache.layers:
-            layer.keys = layer.keys[:, :, : c + m]
-            layer.values = layer.values[:, :, : c + m]
-        self.cached = c + m
+    def _compact(self) -> None:
+        """Drop the dead rows: the live rows after the first dead one move down in place, the rest is cut."""
+        first = int(np.argmin(self.live))
+        if self.live[first]:
+            return  # no dead row
+        rest = first + np.flatnonzero(self.live[first:])
+        m = len(rest)
+        layers = self.cache.layers
+        with self.torch.inference_mode():
+            if m:
+                src = self.torch.from_numpy(rest).to(self.lm.device)
+                for layer in layers:
+                    layer.keys[:, :, first: first + m] = layer.keys.index_select(2, src)
+                    layer.values[:, :, first: first + m] = layer.values.index_select(2, src)
+            for layer in layers:
+                layer.keys = layer.keys[:, :, : first + m]
+                layer.values = layer.values[:, :, : first + m]
+        self.row_pos = self.row_pos[self.live]
+        self.live = np.ones(len(self.row_pos), dtype=bool)
 
 
 def tree_depth(tree: DraftTree) -> int:

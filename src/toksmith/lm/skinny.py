@@ -10,9 +10,14 @@ what PyTorch's one row does, and 4 rows 0.75x. One row goes through the same 2-c
 values are the same sums in another order, so they round differently by about 1e-7 relative, as any
 change of shape already does (see `toksmith.decoding.verify` on near-ties).
 
+Which form is faster depends on the CPU, so by default it is measured on the machine at first use
+(`faster_counts`): on this project's machine of session 9 W @ x^T took one row in 33 ms against
+PyTorch's 55 ms, but on the same kind of machine in session 11 (another Xeon) in 79 ms against 42 ms.
+
 `FewRows(model)(n)` / `few_rows(model, n)` switch every float32 CPU `nn.Linear` of the model to that
-form for a forward of n rows (1 to `max_rows`), and back when the block ends; longer forwards keep
-PyTorch's own path, and so does everything when torch runs one thread (a probe found no gain there).
+form for a forward of n rows (1 to `max_rows`) where it is the faster one, and back when the block ends;
+longer forwards keep PyTorch's own path, and so does everything when torch runs one thread (a probe
+found no gain there).
 Other dtypes (not timed), GPU layers and layers that already carry their own `forward` (hooks of other
 libraries) are left alone; a block inside another block on the same model switches nothing more. The
 switch is on the module objects, so other threads using the model inside the block see it too.
@@ -21,12 +26,14 @@ switch is on the module objects, so other threads using the model inside the blo
 from __future__ import annotations
 
 import functools
+import statistics
+import time
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["MAX_ROWS", "FewRows", "few_rows", "pytorch_linear"]
+__all__ = ["MAX_ROWS", "FewRows", "faster_counts", "few_rows", "pytorch_linear"]
 
 #: Up to this many rows the W @ x^T form was the faster one at every count measured on a CPU
 #: (benchmarks/verify_cost.py --few-rows both, SmolLM2, 2 threads: 1-8 rows cost 0.59-1.09x PyTorch's
@@ -53,6 +60,52 @@ def _forward(self: Any, x: Any, max_rows: int) -> Any:
 _torch: Any = None  # torch, bound when the first FewRows is built (torch is the optional [lm] extra)
 _held_off = 0  # open `pytorch_linear` blocks
 
+#: row counts timed by `faster_counts`; a count between two takes the decision of the next one up
+PROBE_COUNTS = (1, 2, 4, 8)
+#: W @ x^T is taken only where it is this much faster than PyTorch's linear (so close calls keep one form)
+MARGIN = 0.9
+#: weights timed (bytes): more than a CPU's caches, so they stream from memory as in a forward
+PROBE_BYTES = 64 << 20
+_measured: dict[tuple, frozenset[int]] = {}  # per (threads, shapes timed): faster_counts' answer
+
+
+def faster_counts(layers: Sequence[Any], *, repeats: int = 3) -> frozenset[int]:
+    """The counts of PROBE_COUNTS at which W @ x^T beat PyTorch's linear on this machine, over `layers`.
+
+    Times the first layers holding PROBE_BYTES of weights (all of them if fewer), both forms in
+    alternation, medians of `repeats`; a form must be MARGIN times the other's time to count as faster.
+    Measured once per process for the same shapes and torch thread count (about 0.25 s for SmolLM2).
+    """
+    torch = _torch
+    sample, size = [], 0
+    for m in layers:
+        if size >= PROBE_BYTES:
+            break
+        sample.append(m)
+        size += m.weight.numel() * m.weight.element_size()
+    key = (torch.get_num_threads(), tuple(tuple(m.weight.shape) for m in sample))
+    if key in _measured:
+        return _measured[key]
+    gen = torch.Generator().manual_seed(0)
+    faster = set()
+    clock = time.perf_counter
+    with torch.inference_mode():
+        for n in PROBE_COUNTS:
+            xs = {m.in_features: torch.randn(n, m.in_features, generator=gen) for m in sample}
+            secs: dict[bool, list[float]] = {True: [], False: []}
+            for rep in range(repeats + 1):  # the first round warms both up
+                for product in (True, False):
+                    t0 = clock()
+                    for m in sample:
+                        x = xs[m.in_features]
+                        _forward(m, x, n) if product else torch.nn.functional.linear(x, m.weight, m.bias)
+                    if rep:
+                        secs[product].append(clock() - t0)
+            if statistics.median(secs[True]) < MARGIN * statistics.median(secs[False]):
+                faster.add(n)
+    _measured[key] = frozenset(faster)
+    return _measured[key]
+
 
 @contextmanager
 def pytorch_linear() -> Iterator[None]:
@@ -67,24 +120,40 @@ def pytorch_linear() -> Iterator[None]:
 
 class FewRows:
     """The float32 CPU linear layers of `model` (as placed when built), switched to W @ x^T inside
-    `with rows(n):` when n <= max_rows."""
+    `with rows(n):` when n <= max_rows and, unless `enabled` is True, that form measured faster here.
 
-    def __init__(self, model: Any, *, max_rows: int = MAX_ROWS, enabled: bool = True) -> None:
+    Args:
+        enabled: None (default): where `faster_counts` measured W @ x^T faster on this machine; True:
+            always; False: never (PyTorch's own path).
+    """
+
+    def __init__(self, model: Any, *, max_rows: int = MAX_ROWS, enabled: bool | None = None) -> None:
         global _torch
         import torch
 
         _torch = self.torch = torch
         self.max_rows = max_rows
+        self.measure = enabled is None
         self._forward = functools.partial(_forward, max_rows=max_rows)
-        self.layers = [m for m in model.modules() if type(m) is torch.nn.Linear
-                       and m.weight.device.type == "cpu" and m.weight.dtype == torch.float32] if enabled else []
+        self.layers = [] if enabled is False else [
+            m for m in model.modules()
+            if type(m) is torch.nn.Linear and m.weight.device.type == "cpu" and m.weight.dtype == torch.float32]
+
+    def takes(self, rows: int) -> bool:
+        """Whether a forward of `rows` rows takes the W @ x^T form now."""
+        if (not self.layers or not 1 <= rows <= self.max_rows or self.torch.get_num_threads() < 2
+                or _held_off):
+            return False  # on one thread MKL's own kernels are the faster ones (W @ x^T gains only bandwidth)
+        if not self.measure:
+            return True
+        probe = next((c for c in PROBE_COUNTS if c >= rows), PROBE_COUNTS[-1])
+        return probe in faster_counts(self.layers)
 
     @contextmanager
     def __call__(self, rows: int) -> Iterator[None]:
         """Within the block, forwards of `rows` rows (1..max_rows) take the W @ x^T form; restored after."""
-        if (not self.layers or not 1 <= rows <= self.max_rows or self.torch.get_num_threads() < 2
-                or _held_off):
-            yield  # on one thread MKL's own kernels are the faster ones (W @ x^T gains only bandwidth)
+        if not self.takes(rows):
+            yield
             return
         # layers with a forward of their own (another library's hook, or an enclosing block) stay as they are
         mine = [m for m in self.layers if "forward" not in m.__dict__]
@@ -99,10 +168,11 @@ class FewRows:
 
 @contextmanager
 def few_rows(model: Any, rows: int, *, max_rows: int = MAX_ROWS) -> Iterator[None]:
-    """Within the block, `model`'s CPU linear layers compute forwards of `rows` rows as W @ x^T (if 1..max_rows).
+    """Within the block, `model`'s CPU linear layers compute forwards of `rows` rows as W @ x^T (if 1..max_rows,
+    from 2 threads on; not measured: always).
 
     The layers are restored when the block ends, even on an error, so other users of the same model
     (transformers' own `generate`, for one) see it unchanged. Hold a `FewRows` for repeated use.
     """
-    with FewRows(model, max_rows=max_rows)(rows):
+    with FewRows(model, max_rows=max_rows, enabled=True)(rows):
         yield

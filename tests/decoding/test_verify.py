@@ -1,0 +1,78 @@
+"""The verifier's dead rows: rejected draft tokens stay in the KV cache, masked, until one compaction.
+
+Tiny random Llama and Gemma 3 models (the Gemma 3 has a 3-token sliding window, so the masks of dead rows
+must hold inside the window too); the real models run the same code in test_lossless.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from toksmith.decoding import generate
+from toksmith.decoding.draft import DraftTree
+from toksmith.decoding.verify import Verifier
+from toksmith.errors import OptionError
+
+
+@pytest.fixture(params=["llama", "gemma3"])
+def tiny(request, tmp_path):
+    from tests.bridge.tiny import byte_level_bpe, tiny_gemma3, tiny_llama
+
+    make = tiny_llama if request.param == "llama" else tiny_gemma3
+    return make(byte_level_bpe(tmp_path))
+
+
+def _prompt(lm) -> list[int]:
+    return [lm.bos_id] + lm.tokenizer.encode("ab ab aab ba abba ab ab")
+
+
+def test_outputs_do_not_depend_on_when_dead_rows_are_compacted(tiny) -> None:
+    """Compacting after every step, every few steps or never: the same ids as one forward per token."""
+    prompt = _prompt(tiny)
+    ref = generate(tiny, prompt, max_new_tokens=40, method="greedy", eos_ids=[-1]).ids
+    for kw in ({"method": "recycle", "tree": "3,2,1"}, {"method": "hybrid", "tree": "dyn12", "branch": "dyn"},
+               {"method": "suffix"},  # one-token steps where no suffix matches: with dead rows, masked too
+               {"method": "hybrid", "tree": "2,1", "corpus": [prompt + ref[:25]]}):
+        for max_dead in (0, 5, 10_000):
+            res = generate(tiny, prompt, max_new_tokens=40, eos_ids=[-1], adaptive=False, max_dead=max_dead, **kw)
+            assert res.ids == ref, (kw, max_dead, res.stats)
+            st = res.stats
+            assert st.draft_tokens > st.new_tokens - 1 - st.steps  # draft rows were rejected: dead rows were kept
+
+
+def test_compaction_moves_the_live_rows_exactly(tiny) -> None:
+    """After steps that keep dead rows, one compaction leaves exactly the live rows, bit for bit, in order."""
+    prompt = _prompt(tiny)
+    ver = Verifier(tiny, topk=0, max_dead=10_000)
+    root = ver.prefill(prompt)[0]
+    ref = generate(tiny, prompt, max_new_tokens=20, method="greedy", eos_ids=[-1]).ids
+    done = 1
+    for step in range(7):
+        tree = DraftTree(tokens=[root])
+        node = 0
+        for tok in ref[done: done + step % 3]:  # the true continuation for 0-2 tokens: paths of every length
+            node = tree.add(node, tok, 1)
+        for i in range(4 if step < 6 else 0):  # and wrong tokens beside it; the last step is a plain one
+            tree.add(i % max(1, len(tree) - 1), (step * 5 + i * 3 + 1) % tiny.vocab_size, 1)
+        path, emitted, _ = ver.verify(tree)
+        assert emitted == ref[done: done + len(emitted)]
+        done += len(emitted)
+        root = emitted[-1]
+    rows = len(ver.live)
+    assert ver.cached == int(ver.live.sum()) == len(prompt) + done - 1 < rows
+    assert np.array_equal(ver.row_pos[ver.live], np.arange(ver.cached))
+    live = np.flatnonzero(ver.live)
+    before = [(layer.keys[:, :, live].clone(), layer.values[:, :, live].clone()) for layer in ver.cache.layers]
+    ver._compact()
+    assert len(ver.live) == ver.cached and ver.live.all() and np.array_equal(ver.row_pos, np.arange(ver.cached))
+    for layer, (k, v) in zip(ver.cache.layers, before, strict=True):
+        assert layer.keys.shape[2] == ver.cached
+        assert (layer.keys == k).all() and (layer.values == v).all()
+    path, emitted, _ = ver.verify(DraftTree(tokens=[root]))  # a plain step after compaction: no mask needed
+    assert emitted == ref[done: done + 1]
+
+
+def test_negative_max_dead_is_refused(tiny) -> None:
+    with pytest.raises(OptionError, match="max_dead"):
+        generate(tiny, _prompt(tiny), max_new_tokens=4, method="recycle", max_dead=-1)
