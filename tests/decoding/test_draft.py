@@ -203,14 +203,16 @@ def test_compiled_growth_equals_the_python_reference(order: int) -> None:
     assert draft_ext is not None, "the compiled extension is not built (pip install -e . builds it)"
     rng = np.random.default_rng(order)
     vocab, k = 9, 4
+    raised = 0  # chain nodes whose score growth raised (the stale-entry and score-raise paths)
     for trial in range(150):
         m = AdjacencyMatrix(vocab, k, order=order)
         n = int(rng.integers(1, 40))
         toks = rng.integers(0, vocab, n)
         rows = np.stack([rng.permutation(vocab)[:k] for _ in range(n)])
-        probs = -np.sort(-rng.integers(0, 5, (n, k)) / 8.0, axis=1)  # sorted, ties and zeros included
+        probs = -np.sort(-rng.integers(0, 9, (n, k)) / 8.0, axis=1)  # sorted, ties, zeros and ones included
         m.update(toks, rows, prev=rng.integers(-1, vocab, n), probs=probs, prev2=rng.integers(-1, vocab, n))
-        root, prev, prev2 = (int(x) for x in rng.integers(-1, vocab, 3) % vocab)
+        root = int(rng.integers(0, vocab))
+        prev, prev2 = (int(x) for x in rng.integers(-1, vocab, 2))  # -1: no token before (the plain row)
         chain = [int(t) for t in rng.integers(0, vocab, int(rng.integers(0, 5)))]
         budget = int(rng.integers(1, 60))
         match = int(rng.integers(1, 6)) if chain else 0
@@ -225,6 +227,9 @@ def test_compiled_growth_equals_the_python_reference(order: int) -> None:
         native, ref = trees
         assert native == ref, (order, trial)
         assert len(ref) > 1
+        raised += sum(1 for d in range(1, len(chain) + 1)
+                      if ref.sources[d] & FROM_RECYCLE and ref.scores[d] > match / (match + d))  # chain node d
+    assert raised > 0
 
 
 def test_defaults_follow_the_device() -> None:

@@ -103,3 +103,20 @@ def test_the_form_is_measured_once_and_followed_by_default(tmp_path, two_threads
             assert all(("forward" in m.__dict__) == (probe in faster) for m in linears)
     off = skinny.FewRows(model, enabled=False)
     assert not any(off.takes(n) for n in range(1, 9))
+
+
+def test_the_environment_pins_the_form(tmp_path, two_threads, monkeypatch) -> None:
+    from tests.bridge.tiny import byte_level_bpe, tiny_llama
+
+    from toksmith.errors import OptionError
+    from toksmith.lm import skinny
+
+    model = tiny_llama(byte_level_bpe(tmp_path)).model
+    monkeypatch.setenv("TOKSMITH_FEW_ROWS", "on")
+    assert all(skinny.FewRows(model).takes(n) for n in range(1, 9))
+    monkeypatch.setenv("TOKSMITH_FEW_ROWS", "off")
+    assert not any(skinny.FewRows(model).takes(n) for n in range(1, 9))
+    assert skinny.FewRows(model, enabled=True).takes(2)  # an explicit choice wins over the environment
+    monkeypatch.setenv("TOKSMITH_FEW_ROWS", "sometimes")
+    with pytest.raises(OptionError, match="TOKSMITH_FEW_ROWS"):
+        skinny.FewRows(model)

@@ -81,8 +81,10 @@ class Matrix {
     PyObject* hit = PyDict_GetItem(rows.ptr(), k.ptr());  // borrowed; nullptr when absent
     if (hit == nullptr) return false;
     auto succ = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(hit);
+    if (!succ) throw py::error_already_set();
     auto prob = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(probs[k]);
-    if (!succ || !prob) throw std::invalid_argument("grow: a pair or triple row of M is not numeric");
+    if (!prob) throw py::error_already_set();
+    if (prob.size() < succ.size()) throw std::invalid_argument("grow: a row of M has fewer probabilities than successors");
     out.succ.assign(succ.data(), succ.data() + succ.size());
     out.prob.assign(prob.data(), prob.data() + prob.size());
     return true;

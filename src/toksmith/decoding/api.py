@@ -203,8 +203,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             its first (default DEFAULTS["suffix_recent"]).
         max_dead: rejected draft tokens whose KV rows stay in the cache, masked out, before one compaction
             drops them (0: after every step; default per device, `device_defaults`: 0 on a CPU, 1,024 for
-            recycle and hybrid on a GPU). Never changes the output, only the cost: compacting takes a few
-            tensor operations per layer, a dead row widens attention in every later forward.
+            recycle and hybrid on a GPU). Changes the cost, not the tokens: compacting takes a few tensor
+            operations per layer, a dead row widens attention in every later forward. Like any change of
+            shape it rounds logits differently (~1e-7), so the drafts can drift; a near-tie could flip (see
+            `toksmith.decoding.verify`; `stats.min_margin`).
         on_step: called after every verification with the draft tree and its accepted nodes (root
             first); for measuring which tree positions are accepted (`templates.template_from_counts`).
     Returns:

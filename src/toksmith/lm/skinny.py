@@ -12,7 +12,9 @@ change of shape already does (see `toksmith.decoding.verify` on near-ties).
 
 Which form is faster depends on the CPU, so by default it is measured on the machine at first use
 (`faster_counts`): on this project's machine of session 9 W @ x^T took one row in 33 ms against
-PyTorch's 55 ms, but on the same kind of machine in session 11 (another Xeon) in 79 ms against 42 ms.
+PyTorch's 55 ms, but on the same kind of machine in session 11 (another Xeon) in 111 ms against 58 ms.
+The two forms round differently (~1e-7), so where a measurement could go either way from run to run,
+TOKSMITH_FEW_ROWS=on or off pins the form (and with it the numerics) for every default `FewRows`.
 
 `FewRows(model)(n)` / `few_rows(model, n)` switch every float32 CPU `nn.Linear` of the model to that
 form for a forward of n rows (1 to `max_rows`) where it is the faster one, and back when the block ends;
@@ -26,12 +28,15 @@ switch is on the module objects, so other threads using the model inside the blo
 from __future__ import annotations
 
 import functools
+import os
 import statistics
 import time
 import types
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from toksmith.errors import OptionError
 
 __all__ = ["MAX_ROWS", "FewRows", "faster_counts", "few_rows", "pytorch_linear"]
 
@@ -123,8 +128,9 @@ class FewRows:
     `with rows(n):` when n <= max_rows and, unless `enabled` is True, that form measured faster here.
 
     Args:
-        enabled: None (default): where `faster_counts` measured W @ x^T faster on this machine; True:
-            always; False: never (PyTorch's own path).
+        enabled: None (default): as the environment's TOKSMITH_FEW_ROWS says ("on", "off"), else where
+            `faster_counts` measured W @ x^T faster on this machine; True: always; False: never (PyTorch's
+            own path).
     """
 
     def __init__(self, model: Any, *, max_rows: int = MAX_ROWS, enabled: bool | None = None) -> None:
@@ -133,7 +139,13 @@ class FewRows:
 
         _torch = self.torch = torch
         self.max_rows = max_rows
+        if enabled is None:
+            pinned = os.environ.get("TOKSMITH_FEW_ROWS", "auto").strip().lower()
+            if pinned not in ("auto", "on", "off"):
+                raise OptionError(f"TOKSMITH_FEW_ROWS is '{pinned}'; use auto, on or off")
+            enabled = {"auto": None, "on": True, "off": False}[pinned]
         self.measure = enabled is None
+        self._faster: dict[int, frozenset[int]] = {}  # faster_counts per torch thread count
         self._forward = functools.partial(_forward, max_rows=max_rows)
         self.layers = [] if enabled is False else [
             m for m in model.modules()
@@ -147,7 +159,10 @@ class FewRows:
         if not self.measure:
             return True
         probe = next((c for c in PROBE_COUNTS if c >= rows), PROBE_COUNTS[-1])
-        return probe in faster_counts(self.layers)
+        threads = self.torch.get_num_threads()
+        if threads not in self._faster:
+            self._faster[threads] = faster_counts(self.layers)
+        return probe in self._faster[threads]
 
     @contextmanager
     def __call__(self, rows: int) -> Iterator[None]:
