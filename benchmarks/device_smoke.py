@@ -43,10 +43,11 @@ def main() -> None:
         with torch.inference_mode():
             ref = dev.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=40,
                                      min_new_tokens=40, pad_token_id=dev.eos_id)[0, len(prompt):].tolist()
-        # rejected draft rows kept in the KV cache (the default) and compacted after every step (max_dead 0)
+        # rejected draft rows as the device's default keeps them, compacted after every step (max_dead 0), and
+        # kept (masked) up to 1,024
         for method, tree, branch, dead in (("recycle", "tr80", None, None), ("suffix", None, None, None),
                                            ("hybrid", "tr80", None, None), ("hybrid", "dyn32", "dyn", None),
-                                           ("hybrid", "dyn32", "dyn", 0)):
+                                           ("hybrid", "dyn32", "dyn", 0), ("hybrid", "dyn32", "dyn", 1024)):
             out = generate(dev, prompt, max_new_tokens=40, method=method, tree=tree, branch=branch, adaptive=False,
                            eos_ids=[-1], max_dead=dead).ids
             ok = out == ref
