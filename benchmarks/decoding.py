@@ -60,6 +60,7 @@ from spec_bench import (
     load_model,
     load_questions,
     parts_per_step,
+    row_option,
     stop_ids,
     stratified,
     timed_rows,
@@ -515,12 +516,8 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
         methods = [m for m in args.methods.split(",") if m]
         for o in opts:
             if "=" in o:
-                key, val = o.split("=", 1)
-                key = {"sfx": "suffix_len", "min": "min_match", "dead": "max_dead"}.get(key, key)
-                if key not in kw:
-                    raise SystemExit(f"row '{entry}': unknown option '{key}' (sfx, min, dead, branch, order, recent, "
-                                     "corpus)")
-                kw[key] = int(val) if key in ("suffix_len", "order", "recent", "min_match", "max_dead") else val
+                key, val = row_option(entry, o, tuple(kw))
+                kw[key] = val
             else:
                 methods = o.split(",")
         label = Path(tree).stem if tree.endswith(".json") else tree

@@ -118,6 +118,24 @@ def hf_run(lm, ids: list[int], n: int, eos: list[int], pld: int = 0) -> tuple[li
     return new, time.perf_counter() - t0, 0
 
 
+#: "@NAME=VALUE" options of benchmark rows (timed_rows, decoding.py --mat-only): NAME (short or long) ->
+#: (the row key / generate() keyword, whether VALUE is an integer)
+ROW_OPTIONS: dict[str, tuple[str, bool]] = {"sfx": ("suffix_len", True), "min": ("min_match", True),
+                                            "dead": ("max_dead", True), "branch": ("branch", False),
+                                            "order": ("order", True), "recent": ("recent", True),
+                                            "corpus": ("corpus", False)}
+
+
+def row_option(entry: str, option: str, allowed: tuple[str, ...]) -> tuple[str, int | str]:
+    """(key, value) of one "NAME=VALUE" option of row `entry`; refuses a NAME whose key is not in `allowed`."""
+    name, value = option.split("=", 1)
+    key, is_int = ROW_OPTIONS.get(name) or next((kv for kv in ROW_OPTIONS.values() if kv[0] == name), (name, False))
+    if key not in allowed:
+        names = [n for n, (k, _) in ROW_OPTIONS.items() if k in allowed]
+        raise SystemExit(f"row '{entry}': unknown option '{name}' ({', '.join(names)})")
+    return key, int(value) if is_int else value
+
+
 def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str | None) -> list[dict]:
     """Rows of the timed table: "greedy;pld;recycle@tr80;hybrid-hot@dyn128@branch=dyn@sfx=20" ...
 
@@ -137,11 +155,8 @@ def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str 
                "suffix_len": suffix_len, "min_match": None, "max_dead": None, "branch": branch}
         for o in opts:
             if "=" in o:
-                k, v = o.split("=", 1)
-                k = {"sfx": "suffix_len", "min": "min_match", "dead": "max_dead"}.get(k, k)
-                if k not in ("suffix_len", "min_match", "max_dead", "branch"):
-                    raise SystemExit(f"row '{entry}': unknown option '{k}' (sfx=N, min=T, dead=D, branch=W)")
-                row[k] = int(v) if k in ("suffix_len", "min_match", "max_dead") else v
+                k, v = row_option(entry, o, ("suffix_len", "min_match", "max_dead", "branch"))
+                row[k] = v
             else:
                 row["tree"] = o
         if name not in PEER_ROWS and row["method"] not in ("recycle", "suffix", "hybrid"):

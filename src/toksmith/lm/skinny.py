@@ -153,13 +153,12 @@ class FewRows:
 
     def takes(self, rows: int) -> bool:
         """Whether a forward of `rows` rows takes the W @ x^T form now."""
-        if (not self.layers or not 1 <= rows <= self.max_rows or self.torch.get_num_threads() < 2
-                or _held_off):
+        threads = self.torch.get_num_threads()
+        if not self.layers or not 1 <= rows <= self.max_rows or threads < 2 or _held_off:
             return False  # on one thread MKL's own kernels are the faster ones (W @ x^T gains only bandwidth)
         if not self.measure:
             return True
         probe = next((c for c in PROBE_COUNTS if c >= rows), PROBE_COUNTS[-1])
-        threads = self.torch.get_num_threads()
         if threads not in self._faster:
             self._faster[threads] = faster_counts(self.layers)
         return probe in self._faster[threads]
