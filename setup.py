@@ -1,7 +1,11 @@
 """Build the compiled hot loops (pybind11); everything else is declared in pyproject.toml."""
 
+import sys
+
 from pybind11.setup_helpers import Pybind11Extension, build_ext
 from setuptools import setup
+
+OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
 
 ext_modules = [
     Pybind11Extension(
@@ -17,6 +21,15 @@ ext_modules = [
         ["src/toksmith/_native/eval.cpp"],
         cxx_std=17,
         extra_compile_args=["-O3"],
+    ),
+    Pybind11Extension(
+        "toksmith._native._rows",
+        ["src/toksmith/_native/rows.cpp"],
+        cxx_std=17,
+        # OpenMP on Linux links libgomp.so.1, the soname of torch's own copy: imported after torch, the
+        # kernel runs on torch's threads (toksmith.lm.skinny imports it so); elsewhere it runs single-threaded
+        extra_compile_args=["-O3", *OPENMP],
+        extra_link_args=OPENMP,
     ),
     Pybind11Extension(
         "toksmith._native._draft",

@@ -18,7 +18,7 @@ questions (file order) of each of the 13 categories. Every row decodes greedily 
   recycle-hot / hybrid-hot     M carried from the earlier prompts of the run (and the warm-up prompts);
              each repeat restarts from the same snapshot, so no M ever holds an earlier run of its prompt.
   greedy-ours  toksmith's own greedy loop (one token per forward through the same verifier)
-A row may carry its own options: NAME[@TREE][@sfx=N][@min=T][@dead=D][@branch=W], rows separated by ';'
+A row may carry its own options: NAME[@TREE][@sfx=N][@min=T][@dead=D][@form=F][@branch=W], rows separated by ';'
 (spec_bench.timed_rows);
 what a row leaves out comes from --tree / --suffix-len / --branch, else from the library's defaults for the
 model's device and the row's method. --adaptive off|on overrides the library's adaptive drafting; --budget-s
@@ -89,8 +89,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--warmup", type=int, default=2, help="prompts decoded before timing (outside the subset)")
     ap.add_argument("--rows", default="greedy,pld,recycle,suffix,hybrid,hybrid-hot",
-                    help="timed rows (greedy always): NAME[@TREE][@sfx=N][@min=T][@dead=D][@branch=W] separated by ';' "
-                    "(NAME: pld, greedy-ours, recycle, suffix, hybrid, hybrid-hot; spec_bench.timed_rows)")
+                    help="timed rows (greedy always): NAME[@TREE][@sfx=N][@min=T][@dead=D][@form=F][@branch=W] "
+                    "separated by ';' (NAME: pld, greedy-ours, recycle, suffix, hybrid, hybrid-hot; "
+                    "spec_bench.timed_rows)")
     ap.add_argument("--adaptive", default="auto", choices=("auto", "on", "off"),
                     help="adaptive drafting of the timed rows (auto: the library default)")
     ap.add_argument("--budget-s", type=float, default=0, help="start no new prompt after this many seconds")
@@ -199,7 +200,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
             adjacency = fresh_m()  # cold: filled from this prompt's prefill only
         r = generate(lm, ids, max_new_tokens=n, method=method, tree=row["tree"], suffix_len=row["suffix_len"],
                      branch=row["branch"] if method == "hybrid" else None, adjacency=adjacency, eos_ids=eos,
-                     adaptive=adaptive, min_match=row["min_match"], max_dead=row["max_dead"])
+                     adaptive=adaptive, min_match=row["min_match"], max_dead=row["max_dead"], few_rows=row["few_rows"])
         return r.ids, r.stats.seconds, r.stats
 
     for q in warm:  # also warms the device (kernels, allocator) and the hot Ms, outside the subset

@@ -9,7 +9,11 @@ to the one-token step; the tree defaults per device (toksmith.decoding.CPU_DEFAU
 from it with the speed each tree reaches (benchmarks/decoding.py). Writes benchmarks/out/verify_cost{tag}.json.
 
     python benchmarks/verify_cost.py --model smollm2 --device cuda --nodes 1 16 32 64 80 128 160 256
-    python benchmarks/verify_cost.py --threads 2 --nodes 1 2 4 8 16 32 64 --few-rows both   # a CPU
+    python benchmarks/verify_cost.py --threads 2 --nodes 1 2 4 8 16 32 64 --few-rows all   # a CPU
+
+--few-rows names the form of the CPU linear layers (toksmith.lm.skinny.FORMS), or several comma-separated
+(all: compiled,product,off), timed interleaved in one run: one column pair each, and with "off" in the
+list a last column per form, the ratio to PyTorch's one-node step.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--topk", type=int, default=8, help="successors per node returned for M (0: none)")
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--few-rows", choices=["auto", "on", "off", "both"], default="auto",
-                    help="tree forwards with the CPU linears as W @ x^T (toksmith.lm.skinny; auto: where measured "
-                    "faster here, the library's default); both: one column on, one off")
+    ap.add_argument("--few-rows", default="auto",
+                    help="form(s) of the CPU linears in forwards of up to 8 nodes, comma-separated: auto (the "
+                    "library's default: the fastest measured here), compiled, product, off; all: compiled,product,off")
     ap.add_argument("--tag", default="")
     args = ap.parse_args()
 
@@ -45,6 +49,7 @@ def main() -> None:
     from toksmith.decoding.draft import DraftTree
     from toksmith.decoding.verify import Verifier
     from toksmith.io import atomic_write_text
+    from toksmith.lm.skinny import FORMS
 
     lm, hf_tok = load_model(args.model, args.device, args.threads)
     q = stratified(load_questions(), 1, skip=9)[0]
@@ -57,10 +62,12 @@ def main() -> None:
             t.add((i - 1) // 8, rng.randrange(lm.vocab_size), 1)
         return t
 
-    modes = ["on", "off"] if args.few_rows == "both" else [args.few_rows]
+    modes = ["compiled", "product", "off"] if args.few_rows == "all" else args.few_rows.split(",")
+    if not set(modes) <= set(FORMS):
+        ap.error(f"--few-rows takes {', '.join(FORMS)} or all, got {args.few_rows}")
     vers = {}
     for mode in modes:
-        vers[mode] = Verifier(lm, topk=args.topk, few_rows={"auto": None, "on": True, "off": False}[mode])
+        vers[mode] = Verifier(lm, topk=args.topk, few_rows=mode)
         vers[mode].prefill(ids)
         for n in args.nodes:  # warm-up: kernels for every shape
             vers[mode].verify(tree(n))
@@ -75,8 +82,9 @@ def main() -> None:
     device = f"{lm.device}, torch {torch.__version__}" + (
         f", {torch.cuda.get_device_name()}" if lm.device.startswith("cuda") else f", {torch.get_num_threads()} threads")
     print(f"{lm.name} on {device}; context {len(ids)} tokens + up to {vers[modes[0]].cached - len(ids)} accepted")
-    print(f"{'nodes':>6}" + "".join(f" {'ms ' + m:>9} {'x n=' + str(args.nodes[0]):>8}" for m in modes)
-          + ("  (columns: few-rows on / off)" if len(modes) > 1 else ""))
+    off = "off" in modes and len(modes) > 1  # a column per form: the ratio to PyTorch's first node count
+    print(f"{'nodes':>6}" + "".join(f" {'ms ' + m:>11} {'x n=' + str(args.nodes[0]):>8}"
+                                    + (f" {'x off':>7}" if off else "") for m in modes))
     table = []
     for n in args.nodes:
         row = {"nodes": n}
@@ -86,7 +94,11 @@ def main() -> None:
             base = statistics.median(times[mode, args.nodes[0]])
             sfx = "" if len(modes) == 1 else f"_{mode}"
             row |= {f"ms{sfx}": 1e3 * med, f"ratio{sfx}": med / base, f"ms_all{sfx}": [1e3 * x for x in times[mode, n]]}
-            line += f" {1e3 * med:9.2f} {med / base:7.2f}x"
+            line += f" {1e3 * med:11.2f} {med / base:7.2f}x"
+            if off:
+                vs_off = med / statistics.median(times["off", args.nodes[0]])
+                row[f"ratio_off{sfx}"] = vs_off
+                line += f" {vs_off:6.2f}x"
         table.append(row)
         print(line)
     out = HERE / "out" / f"verify_cost{args.tag}.json"

@@ -76,3 +76,23 @@ def test_compaction_moves_the_live_rows_exactly(tiny) -> None:
 def test_negative_max_dead_is_refused(tiny) -> None:
     with pytest.raises(OptionError, match="max_dead"):
         generate(tiny, _prompt(tiny), max_new_tokens=4, method="recycle", max_dead=-1)
+
+
+@pytest.mark.parametrize("form", ["compiled", "product", "off"])
+def test_every_few_row_form_decodes_the_same_ids(tiny, form) -> None:
+    """Hybrid drafts verified with each form of the CPU linear layers (forwards of 1-8 rows in that form, 2
+    threads) give the ids of one PyTorch forward per token."""
+    import torch
+
+    prompt = _prompt(tiny)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ref = generate(tiny, prompt, max_new_tokens=40, method="greedy", eos_ids=[-1], few_rows="off").ids
+        res = generate(tiny, prompt, max_new_tokens=40, method="hybrid", tree="dyn5", branch="dyn", eos_ids=[-1],
+                       adaptive=False, few_rows=form)
+    finally:
+        torch.set_num_threads(threads)
+    assert res.ids == ref and res.stats.steps < len(ref), (form, res.stats)
+    with pytest.raises(OptionError, match="few-row form"):
+        generate(tiny, prompt, max_new_tokens=2, method="greedy", few_rows="fastest")

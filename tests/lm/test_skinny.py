@@ -1,4 +1,5 @@
-"""Few-row forwards as W @ x^T (toksmith.lm.skinny): same outputs, the form really taken, the model restored."""
+"""Few-row forwards (toksmith.lm.skinny): the compiled kernel against torch's linear (its reference), the
+forms really taken, the model restored, the measurement followed, and the environment's pin."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ def two_threads():
     torch.set_num_threads(threads)
 
 
-def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path, two_threads) -> None:
+@pytest.mark.parametrize("form", ["compiled", "product"])
+def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path, two_threads, form) -> None:
     import torch
     from tests.bridge.tiny import byte_level_bpe, tiny_gemma3, tiny_llama
 
@@ -30,12 +32,12 @@ def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path, two_thr
             ids = torch.tensor([[(7 * i + 3) % lm.vocab_size for i in range(n)]])
             with torch.inference_mode():
                 ref = model(ids).logits
-                with few_rows(model, n):
+                with few_rows(model, n, form=form):
                     got = model(ids).logits
             assert torch.allclose(got, ref, rtol=1e-5, atol=1e-5), (lm.name, n)
         assert all("forward" not in m.__dict__ for m in linears)
         # switched only inside the block, and restored when the block raises
-        rows = FewRows(model, max_rows=8, enabled=True)
+        rows = FewRows(model, max_rows=8, form=form)
         with pytest.raises(RuntimeError), rows(4):
             assert all("forward" in m.__dict__ for m in linears)
             raise RuntimeError("boom")
@@ -47,11 +49,7 @@ def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path, two_thr
                 pass
             assert all("forward" in m.__dict__ for m in linears)
         assert all("forward" not in m.__dict__ for m in linears)
-        assert FewRows(model, enabled=False).layers == []
-        torch.set_num_threads(1)
-        with rows(4):  # one thread: PyTorch's own kernels
-            assert not any("forward" in m.__dict__ for m in linears)
-        torch.set_num_threads(2)
+        assert FewRows(model, form="off").layers == []
 
 
 def test_few_rows_take_the_product_form_with_bias_batches_and_float32_only(two_threads, monkeypatch) -> None:
@@ -65,7 +63,7 @@ def test_few_rows_take_the_product_form_with_bias_batches_and_float32_only(two_t
     own = torch.nn.Linear(16, 4)
     hook = own.forward
     own.forward = hook  # a forward of its own (as other libraries' hooks set): left alone and kept
-    rows = FewRows(torch.nn.ModuleList([model, half, own]), enabled=True)
+    rows = FewRows(torch.nn.ModuleList([model, half, own]), form="product")
     assert half not in rows.layers and own in rows.layers
     calls = []
     for mm in ("mm", "addmm"):
@@ -84,8 +82,8 @@ def test_few_rows_take_the_product_form_with_bias_batches_and_float32_only(two_t
 
 
 def test_the_form_is_measured_once_and_followed_by_default(tmp_path, two_threads) -> None:
-    """By default a count takes W @ x^T only where `faster_counts` measured it faster (the next probed count up);
-    the measurement is made once per shapes and thread count; enabled=False never switches."""
+    """By default a count takes the form `fastest_forms` measured fastest here (that of the next probed count
+    up); the measurement is made once per forms, shapes and thread count; form="off" never switches."""
     import torch
     from tests.bridge.tiny import byte_level_bpe, tiny_llama
 
@@ -94,15 +92,17 @@ def test_the_form_is_measured_once_and_followed_by_default(tmp_path, two_threads
     model = tiny_llama(byte_level_bpe(tmp_path)).model
     rows = skinny.FewRows(model)
     linears = [m for m in model.modules() if type(m) is torch.nn.Linear]
-    faster = skinny.faster_counts(rows.layers)
-    assert faster <= set(skinny.PROBE_COUNTS) and skinny.faster_counts(rows.layers) is faster  # cached
+    fastest = skinny.fastest_forms(rows.layers)
+    assert set(fastest) == set(skinny.PROBE_COUNTS) and skinny.fastest_forms(rows.layers) is fastest  # cached
+    assert set(fastest.values()) <= {"off", *skinny.available_forms()}
     for n in range(1, 9):
-        probe = min(c for c in skinny.PROBE_COUNTS if c >= n)
-        assert rows.takes(n) == (probe in faster)
+        form = fastest[min(c for c in skinny.PROBE_COUNTS if c >= n)]
+        assert rows.takes(n) == form
         with rows(n):
-            assert all(("forward" in m.__dict__) == (probe in faster) for m in linears)
-    off = skinny.FewRows(model, enabled=False)
-    assert not any(off.takes(n) for n in range(1, 9))
+            assert all(("forward" in m.__dict__) == (form != "off") for m in linears)
+    off = skinny.FewRows(model, form="off")
+    assert all(off.takes(n) == "off" for n in range(1, 9))
+    assert skinny.fastest_forms(rows.layers, forms=()) == dict.fromkeys(skinny.PROBE_COUNTS, "off")
 
 
 def test_the_environment_pins_the_form(tmp_path, two_threads, monkeypatch) -> None:
@@ -112,11 +112,77 @@ def test_the_environment_pins_the_form(tmp_path, two_threads, monkeypatch) -> No
     from toksmith.lm import skinny
 
     model = tiny_llama(byte_level_bpe(tmp_path)).model
-    monkeypatch.setenv("TOKSMITH_FEW_ROWS", "on")
-    assert all(skinny.FewRows(model).takes(n) for n in range(1, 9))
-    monkeypatch.setenv("TOKSMITH_FEW_ROWS", "off")
-    assert not any(skinny.FewRows(model).takes(n) for n in range(1, 9))
-    assert skinny.FewRows(model, enabled=True).takes(2)  # an explicit choice wins over the environment
+    for form in ("compiled", "product", "off"):
+        monkeypatch.setenv("TOKSMITH_FEW_ROWS", form)
+        assert all(skinny.FewRows(model).takes(n) == form for n in range(1, 9))
+        assert skinny.FewRows(model).takes(9) == "off"  # beyond 8 rows: PyTorch's own path
+    assert skinny.FewRows(model, form="product").takes(2) == "product"  # an explicit choice wins over the environment
     monkeypatch.setenv("TOKSMITH_FEW_ROWS", "sometimes")
     with pytest.raises(OptionError, match="TOKSMITH_FEW_ROWS"):
         skinny.FewRows(model)
+    with pytest.raises(OptionError, match="few-row form"):
+        skinny.FewRows(model, form="fast")
+
+
+def _kernel_inputs(gen, rows: int, width: int, out: int, bias: bool):
+    import torch
+
+    x = torch.randn(rows, width, generator=gen)
+    w = torch.randn(out, width, generator=gen) / width**0.5
+    b = torch.randn(out, generator=gen) if bias else None
+    return x, w, b
+
+
+def test_compiled_kernel_equals_torch_linear_on_every_instruction_set() -> None:
+    """Every kernel this CPU runs (16, 8 and 4 lanes) against torch's linear, its reference: 1 to 8 rows, widths
+    with and without a tail past the lanes, layers narrower than one thread's share, with and without bias."""
+    import torch
+
+    from toksmith.lm import skinny
+
+    skinny._bind()
+    ext = skinny.rows_ext
+    assert ext is not None, "the compiled extension is not built (pip install -e .)"
+    kernels = {"avx512": ["avx512", "avx2", "portable"], "avx2": ["avx2", "portable"]}.get(ext.isa(), ["portable"])
+    gen = torch.Generator().manual_seed(0)
+    for kernel in kernels:
+        for rows in range(1, 9):
+            for width, out, bias in ((16, 24, True), (37, 130, False), (576, 192, True), (5, 3, False)):
+                x, w, b = _kernel_inputs(gen, rows, width, out, bias)
+                y = torch.empty(rows, out)
+                ext.linear(x.data_ptr(), w.data_ptr(), 0 if b is None else b.data_ptr(), y.data_ptr(), rows, width,
+                           out, 2, kernel)
+                ref = torch.nn.functional.linear(x.double(), w.double(), None if b is None else b.double())
+                assert torch.allclose(y.double(), ref, rtol=1e-5, atol=1e-5), (kernel, rows, width, out)
+    with pytest.raises(ValueError, match="1 to 8 rows"):
+        ext.linear(x.data_ptr(), w.data_ptr(), 0, y.data_ptr(), 9, 5, 3, 1, kernels[-1])
+    with pytest.raises(ValueError, match="no sse9 kernel"):
+        ext.linear(x.data_ptr(), w.data_ptr(), 0, y.data_ptr(), 1, 5, 3, 1, "sse9")
+
+
+def test_compiled_form_gives_the_same_bits_on_any_thread_count_and_hands_autograd_back() -> None:
+    """Each output is summed by one thread in one order, so the thread count changes no bit; with autograd
+    recording, or a non-contiguous weight, the layer takes torch's linear (gradients flow)."""
+    import torch
+
+    from toksmith.lm import skinny
+
+    skinny._bind()
+    gen = torch.Generator().manual_seed(1)
+    layer = torch.nn.Linear(96, 1000)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(1000, 96, generator=gen))
+    x = torch.randn(3, 2, 96, generator=gen)[:, 1]  # a view with strides: made contiguous first
+    with torch.inference_mode():
+        outs = [skinny._compiled(layer, x, 8, threads) for threads in (1, 2, 3, 7)]
+        ref = torch.nn.functional.linear(x, layer.weight, layer.bias)
+    assert all(torch.equal(o, outs[0]) for o in outs) and torch.allclose(outs[0], ref, rtol=1e-5, atol=1e-4)
+    xg = x.clone().requires_grad_()
+    y = skinny._compiled(layer, xg, 8, 2)
+    y.sum().backward()
+    assert xg.grad is not None and torch.allclose(y, ref, rtol=1e-5, atol=1e-4)
+    strided = torch.nn.Linear(96, 40)
+    strided.weight = torch.nn.Parameter(torch.randn(96, 40, generator=gen).t())  # not contiguous
+    with torch.inference_mode():
+        assert torch.equal(skinny._compiled(strided, x, 8, 2), torch.nn.functional.linear(x, strided.weight,
+                                                                                           strided.bias))

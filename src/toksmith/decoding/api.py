@@ -170,7 +170,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
              eos_ids: Iterable[int] | None = None, add_bos: bool = True,
              adaptive: bool | None = None, branch: str | Template | Sequence[int] | None = None,
              on_step: Callable[[DraftTree, list[int]], None] | None = None,
-             suffix_recent: bool | None = None, max_dead: int | None = None) -> DecodeResult:
+             suffix_recent: bool | None = None, max_dead: int | None = None,
+             few_rows: str | None = None) -> DecodeResult:
     """Greedy-decode up to `max_new_tokens` after `prompt`, optionally with lossless drafts.
 
     Args:
@@ -207,6 +208,9 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             operations per layer, a dead row widens attention in every later forward. Like any change of
             shape it rounds logits differently (~1e-7), so the drafts can drift; a near-tie could flip (see
             `toksmith.decoding.verify`; `stats.min_margin`).
+        few_rows: the form of the CPU linear layers in forwards of up to 8 tokens (`toksmith.lm.skinny.FORMS`):
+            None (default): as TOKSMITH_FEW_ROWS says, else "auto", the fastest measured on this machine per
+            token count; "compiled", "product" or "off" (PyTorch's linear) at every count. GPU layers keep theirs.
         on_step: called after every verification with the draft tree and its accepted nodes (root
             first); for measuring which tree positions are accepted (`templates.template_from_counts`).
     Returns:
@@ -257,7 +261,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         drafter = SuffixDrafter(corpus, min_match=min_match,
                                 recent=DEFAULTS["suffix_recent"] if suffix_recent is None else bool(suffix_recent))
         drafter.extend(ids)
-    ver = Verifier(lm, topk=k if use_m else 0, max_dead=dflt["max_dead"] if max_dead is None else max_dead)
+    ver = Verifier(lm, topk=k if use_m else 0, max_dead=dflt["max_dead"] if max_dead is None else max_dead,
+                   few_rows=few_rows)
     t0 = time.perf_counter()
     first, prompt_toks, succ = ver.prefill(ids)
     if m is not None and succ is not None:

@@ -49,15 +49,15 @@ class Verifier:
     Args:
         lm: the model (any transformers causal LM `load_lm` gives; llama and Gemma 3 tested).
         topk: successors per node to return for the adjacency matrix (0: none).
-        few_rows: run forwards of up to 8 nodes with the CPU linear layers as W @ x^T
-            (`toksmith.lm.skinny`): None (default) where that form measured faster on this machine (on
-            one 2-core machine a 2-node tree then cost what a one-token step does, and that step 0.6x
-            PyTorch's own; on another it was slower), True always, False never.
+        few_rows: the form of CPU linear layers in forwards of up to 8 nodes (`toksmith.lm.skinny.FORMS`):
+            None (default) as TOKSMITH_FEW_ROWS says, else "auto": the fastest measured on this machine
+            (where a few rows then cost about what one does); "compiled", "product" (W @ x^T) or "off"
+            (PyTorch's linear) at every count.
         max_dead: rejected draft rows kept (masked) in the cache before the live rows are compacted
             (0: compact after every step that rejected a node).
     """
 
-    def __init__(self, lm: LM, *, topk: int = 0, few_rows: bool | None = None, max_dead: int = MAX_DEAD) -> None:
+    def __init__(self, lm: LM, *, topk: int = 0, few_rows: str | None = None, max_dead: int = MAX_DEAD) -> None:
         self.torch = require_torch("speculative decoding")
         from transformers.cache_utils import DynamicCache
 
@@ -82,7 +82,7 @@ class Verifier:
         self.softcap = getattr(text_cfg, "final_logit_softcapping", None)
         self.decoder = lm.model.get_decoder() if hasattr(lm.model, "get_decoder") else lm.model.model
         self.head = lm.model.get_output_embeddings()
-        self.rows = FewRows(lm.model, enabled=few_rows)
+        self.rows = FewRows(lm.model, form=few_rows)
 
     def _logits(self, hidden: Any) -> Any:
         """Output logits of hidden states (same head and soft-capping as the model's forward)."""
