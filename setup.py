@@ -6,6 +6,7 @@ from pybind11.setup_helpers import Pybind11Extension, build_ext
 from setuptools import setup
 
 OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") else []
+LINK_OPENMP = [*OPENMP, "-ldl"] if OPENMP else []  # dladdr (rows.cpp's openmp_library), in libc from glibc 2.34
 
 ext_modules = [
     Pybind11Extension(
@@ -29,7 +30,7 @@ ext_modules = [
         # OpenMP on Linux links libgomp.so.1, the soname of torch's own copy: imported after torch, the
         # kernel runs on torch's threads (toksmith.lm.skinny imports it so); elsewhere it runs single-threaded
         extra_compile_args=["-O3", *OPENMP],
-        extra_link_args=OPENMP,
+        extra_link_args=LINK_OPENMP,
     ),
     Pybind11Extension(
         "toksmith._native._draft",

@@ -18,8 +18,9 @@ byte-by-byte path (`ByteState`) is timed on the first N bytes too. Writes benchm
     flock /tmp/toksmith-cpu.lock .venv/bin/python benchmarks/bytelm_speed.py --models smollm2 --skip-scoring \
         --gen-prompts 3 --threads 2 --few-rows-off     # generation with and without the few-row linears
 
-With 2+ threads, forwards of up to 8 tree nodes run their linear layers as W @ x^T (`toksmith.lm.skinny`);
---few-rows-off times speculative generation both ways in one run.
+Forwards of up to 8 tree nodes run their linear layers in the form measured fastest on the machine
+(`toksmith.lm.skinny`: the compiled kernel, W @ x^T or PyTorch's own); --few-rows-off times speculative
+generation both ways in one run (the measured forms, and PyTorch's linear throughout).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from it with the speed each tree reaches (benchmarks/decoding.py). Writes benchm
     python benchmarks/verify_cost.py --threads 2 --nodes 1 2 4 8 16 32 64 --few-rows all   # a CPU
 
 --few-rows names the form of the CPU linear layers (toksmith.lm.skinny.FORMS), or several comma-separated
-(all: compiled,product,off), timed interleaved in one run: one column pair each, and with "off" in the
-list a last column per form, the ratio to PyTorch's one-node step.
+(all: compiled,product,off; both, as in older RESULTS entries: product,off), timed interleaved in one run:
+one column pair each, and with "off" in the list a last column per form, the ratio to PyTorch's one-node step.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def main() -> None:
             t.add((i - 1) // 8, rng.randrange(lm.vocab_size), 1)
         return t
 
-    modes = ["compiled", "product", "off"] if args.few_rows == "all" else args.few_rows.split(",")
+    aliases = {"all": "compiled,product,off", "both": "product,off"}  # both: the two forms of sessions 9-11
+    modes = aliases.get(args.few_rows, args.few_rows).split(",")
     if not set(modes) <= set(FORMS):
         ap.error(f"--few-rows takes {', '.join(FORMS)} or all, got {args.few_rows}")
     vers = {}

@@ -48,7 +48,7 @@ def _prompts(lm, shared_data: Path) -> list[list[int]]:
 
 @pytest.fixture(scope="module", autouse=True)
 def few_row_threads():
-    """At least 2 torch threads, so the verifier's few-row linear layers (toksmith.lm.skinny) are the ones tested."""
+    """At least 2 torch threads, as the benchmarks run the verifier's few-row linear layers (toksmith.lm.skinny)."""
     import torch
 
     threads = torch.get_num_threads()

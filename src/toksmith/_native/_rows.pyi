@@ -5,8 +5,8 @@ MAX_ROWS: int
 def isa() -> str:
     """The widest kernel this CPU runs: 'avx512', 'avx2' or 'portable'."""
 
-def openmp() -> bool:
-    """Whether the kernel runs on threads (built with OpenMP); else on the calling thread only."""
+def openmp_library() -> str:
+    """The file of the OpenMP runtime the kernel's threads come from ('' where it was built without OpenMP)."""
 
 def linear(
     x: int,

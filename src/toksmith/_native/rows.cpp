@@ -18,6 +18,11 @@
 #include <stdexcept>
 #include <string>
 
+#ifdef _OPENMP
+#include <dlfcn.h>
+#include <omp.h>
+#endif
+
 #if defined(__x86_64__) || defined(_M_X64)
 #define TOKSMITH_X86 1
 #endif
@@ -193,6 +198,15 @@ void linear(uintptr_t x, uintptr_t w, uintptr_t b, uintptr_t y, int64_t rows, in
   for (int part = 0; part < parts; ++part) run(p, out * part / parts, out * (part + 1) / parts);
 }
 
+// The file of the OpenMP runtime this module resolved to: torch's own when torch was imported first.
+std::string openmp_library() {
+#ifdef _OPENMP
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&omp_get_max_threads), &info) && info.dli_fname) return info.dli_fname;
+#endif
+  return "";
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_rows, mod) {
@@ -200,15 +214,8 @@ PYBIND11_MODULE(_rows, mod) {
               "torch.nn.functional.linear)";
   mod.attr("MAX_ROWS") = kMaxRows;
   mod.def("isa", &isa, "The widest kernel this CPU runs: 'avx512', 'avx2' or 'portable'.");
-  mod.def(
-      "openmp", [] {
-#ifdef _OPENMP
-        return true;
-#else
-        return false;
-#endif
-      },
-      "Whether the kernel runs on threads (built with OpenMP); else on the calling thread only.");
+  mod.def("openmp_library", &openmp_library,
+          "The file of the OpenMP runtime the kernel's threads come from ('' where it was built without OpenMP).");
   mod.def("linear", &linear, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("out"), py::arg("rows"),
           py::arg("in_features"), py::arg("out_features"), py::arg("threads"), py::arg("kernel"),
           "out = x @ weight.T (+ bias) for 1 to 8 rows, over `threads` threads; buffers by address (float32, "

@@ -29,8 +29,8 @@ METHODS = ("greedy", "recycle", "suffix", "hybrid")
 #: The defaults shared by every device, under CPU_DEFAULTS and GPU_DEFAULTS per method (the one place
 #: defaults live; the CLI and the benchmarks read them through `device_defaults`). Drafting is never
 #: skipped (adaptive off): on a CPU the verifier's few-row linear layers (`toksmith.lm.skinny`) make a
-#: 2-node tree cost what a one-token step does (benchmarks/verify_cost.py, SmolLM2, 2 threads: 32.6 vs
-#: 33.1 ms; PyTorch's own one-token step 55.1 ms), and on a GPU up to 256 nodes cost about one step.
+#: 2-node tree cost 1.0-1.13x a one-token step (benchmarks/verify_cost.py, SmolLM2, 2 threads, on the
+#: machines of sessions 9 and 12), and on a GPU up to 256 nodes cost about one step.
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
                             "adaptive": False, "min_gain": 0.5, "probe": 4, "long_match": 4,
                             "order": DEFAULT_ORDER, "suffix_recent": False, "max_dead": MAX_DEAD}

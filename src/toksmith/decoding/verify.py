@@ -15,8 +15,8 @@ dearer of the two (benchmarks/RESULTS.md, "decoding, session 11").
 
 Numerics: the argmax is torch's (first index of the maximum) over the same float32 logits that plain
 greedy decoding takes it over. A forward over n tokens may round differently (by ~1e-6 relative) from
-one over a single token, because matrix kernels block by shape (and on a CPU the linear layers run as
-W @ x^T, `toksmith.lm.skinny`); a top-2 gap that small can flip.
+one over a single token, because matrix kernels block by shape (and on a CPU the linear layers of a
+few-token forward may take another form, `toksmith.lm.skinny`); a top-2 gap that small can flip.
 `Verifier.min_margin` tracks the smallest top-1/top-2 gap among emitted tokens, so a divergence from
 plain greedy can be attributed to such a near-tie.
 """

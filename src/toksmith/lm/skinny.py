@@ -34,8 +34,10 @@ import os
 import statistics
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from toksmith._native import load_rows
@@ -68,23 +70,27 @@ def _product(self: Any, x: Any, max_rows: int, threads: int) -> Any:
 
 def _compiled(self: Any, x: Any, max_rows: int, threads: int) -> Any:
     """nn.Linear.forward by the compiled few-row kernel for 1..max_rows rows, on `threads` threads;
-    PyTorch's linear otherwise (more rows, another dtype or device, or autograd recording).
+    PyTorch's linear otherwise (more rows, no outputs, another dtype or device, autograd or autocast).
 
     The kernel takes buffers by address (converting ~200 tensors a forward cost more than a small layer's
-    product), so this checks what it passes: float32 on the CPU, contiguous, the shapes it states.
+    product), so this checks what it passes: float32 on the CPU, contiguous, the shapes it states. A weight
+    whose storage another thread replaces during the call is not safe (as for any kernel on raw memory).
     """
     torch = _torch
     weight, bias = self.weight, self.bias
-    width = x.shape[-1]
+    width = x.shape[-1] if x.dim() else 0
     rows = x.numel() // width if width else 0
-    if (not 1 <= rows <= max_rows or x.dtype != torch.float32 or x.device.type != "cpu" or torch.is_grad_enabled()
+    out = weight.shape[0] if weight.dim() == 2 else 0
+    if (not 1 <= rows <= max_rows or not out or x.dtype != torch.float32 or x.device.type != "cpu"
+            or torch.is_grad_enabled() or torch.is_autocast_enabled("cpu")
             or weight.dtype != torch.float32 or weight.device.type != "cpu" or not weight.is_contiguous()
-            or weight.shape[1] != width or (bias is not None and not bias.is_contiguous())):
+            or weight.shape[1] != width
+            or (bias is not None and (bias.dtype != torch.float32 or bias.device.type != "cpu"
+                                      or bias.shape != (out,) or not bias.is_contiguous()))):
         return torch.nn.functional.linear(x, weight, bias)
     if not x.is_contiguous():
         x = x.contiguous()
-    out = weight.shape[0]
-    y = torch.empty(*x.shape[:-1], out)
+    y = torch.empty((*x.shape[:-1], out), dtype=torch.float32, device="cpu")
     rows_ext.linear(x.data_ptr(), weight.data_ptr(), 0 if bias is None else bias.data_ptr(), y.data_ptr(), rows,
                     width, out, threads, _ISA)
     return y
@@ -94,6 +100,7 @@ _FORWARDS: dict[str, Callable[..., Any]] = {"product": _product, "compiled": _co
 _torch: Any = None  # torch, bound when the first FewRows is built (torch is the optional [lm] extra)
 rows_ext: Any = None  # the compiled kernel (toksmith._native._rows), imported with torch: see `_bind`
 _ISA = ""  # the compiled kernel's widest lanes on this CPU
+_shared_threads = True  # whether the kernel's OpenMP runtime is torch's (see `_bind`)
 _held_off = 0  # open `pytorch_linear` blocks
 
 #: row counts timed by `fastest_forms`; a count between two takes the decision of the next one up
@@ -106,7 +113,12 @@ _measured: dict[tuple, dict[int, str]] = {}  # per (forms, threads, shapes timed
 
 
 def _bind() -> None:
-    """Import torch, then the compiled kernel (so that it runs on torch's OpenMP threads: `load_rows`)."""
+    """Import torch, then the compiled kernel (so that it runs on torch's OpenMP threads: `load_rows`).
+
+    Where that did not give one runtime (a torch whose libgomp has another soname, or an Intel / LLVM
+    OpenMP), the kernel's threads would be a second team competing with torch's for the cores, so "auto"
+    leaves it out (a warning says so; "compiled" can still be asked for).
+    """
     global _torch, rows_ext, _ISA
     if _torch is None:
         import torch
@@ -114,6 +126,12 @@ def _bind() -> None:
         rows_ext = load_rows()
         _ISA = rows_ext.isa() if rows_ext is not None else ""
         _torch = torch
+        global _shared_threads
+        _shared_threads = _shares_torch_threads(torch)
+        if not _shared_threads:
+            warnings.warn(f"toksmith: the compiled few-row kernel runs on {rows_ext.openmp_library()}, not on torch's "
+                          "OpenMP runtime; it is left out of the measured forms (TOKSMITH_FEW_ROWS=compiled forces it)",
+                          RuntimeWarning, stacklevel=2)
 
 
 def available_forms() -> tuple[str, ...]:
@@ -122,16 +140,39 @@ def available_forms() -> tuple[str, ...]:
     return ("compiled", "product") if rows_ext is not None else ("product",)
 
 
+def _shares_torch_threads(torch: Any) -> bool:
+    """Whether the kernel's OpenMP runtime is torch's: where torch bundles one, the kernel must have resolved
+    to that file (not to a second copy); where it does not, torch's runtime cannot be told apart, so yes."""
+    ours = rows_ext.openmp_library() if rows_ext is not None else ""
+    if not ours:
+        return True  # built without OpenMP: one thread, nothing to compete with
+    torch_dir = Path(torch.__file__).resolve().parent
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return True
+    names = ("libgomp", "libiomp", "libomp")
+    bundled = {Path(line.split()[-1]).resolve() for line in maps.splitlines()
+               if line.split()[-1].startswith("/") and any(n in line.rsplit("/", 1)[-1] for n in names)
+               and Path(line.split()[-1]).resolve().is_relative_to(torch_dir)}
+    return not bundled or Path(ours).resolve() in bundled
+
+
 def fastest_forms(layers: Sequence[Any], *, forms: Sequence[str] | None = None, repeats: int = 3) -> dict[int, str]:
     """Per count of PROBE_COUNTS, the form that ran `layers` fastest on this machine: one of `forms` (default:
-    all `available_forms`) where it took under MARGIN times PyTorch's linear, else "off".
+    the `available_forms`, the compiled one where it shares torch's threads) where it took under MARGIN times
+    PyTorch's linear, else "off".
 
     Times the first layers holding PROBE_BYTES of weights (all of them if fewer), every form in alternation,
-    medians of `repeats`. Measured once per process for the same forms, shapes and torch thread count (about
-    0.5 s for SmolLM2).
+    medians of `repeats`. Measured once per process for the same forms, shapes and torch thread count (1.3-1.4 s
+    for SmolLM2 on session 12's 2-core machine).
     """
+    if forms is None:  # the compiled kernel only where it shares torch's threads (`_bind`)
+        forms = tuple(f for f in available_forms() if f != "compiled" or _shared_threads)
+    else:
+        _bind()
+    forms = tuple(forms)
     torch = _torch
-    forms = tuple(available_forms() if forms is None else forms)
     sample, size = [], 0
     for m in layers:
         if size >= PROBE_BYTES:
