@@ -1,4 +1,5 @@
-"""Shared fixtures: the real corpora in ../shared/data and the packaged real tokenizers."""
+"""Shared fixtures: the real corpora in ../shared/data, the packaged real tokenizers, and a count of the
+compiled few-row kernel's calls."""
 
 from __future__ import annotations
 
@@ -68,3 +69,26 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     yield ray
     ray.shutdown()
+
+
+class _CountingKernel:
+    """The compiled few-row kernel, counting its calls (so a test knows the kernel ran, not PyTorch's fallback)."""
+
+    def __init__(self, ext) -> None:
+        self.ext, self.calls = ext, 0
+
+    def linear(self, *args) -> None:
+        self.calls += 1
+        self.ext.linear(*args)
+
+
+@pytest.fixture
+def kernel_calls(monkeypatch) -> _CountingKernel:
+    """toksmith.lm.skinny's kernel replaced by a counting wrapper for the test; `.calls` is the count."""
+    from toksmith.lm import skinny
+
+    skinny._bind()
+    assert skinny.rows_ext is not None, "the compiled extension is not built (pip install -e .)"
+    counting = _CountingKernel(skinny.rows_ext)
+    monkeypatch.setattr(skinny, "rows_ext", counting)
+    return counting

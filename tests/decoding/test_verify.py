@@ -79,18 +79,11 @@ def test_negative_max_dead_is_refused(tiny) -> None:
 
 
 @pytest.mark.parametrize("form", ["compiled", "product", "off"])
-def test_every_few_row_form_decodes_the_same_ids(tiny, form, monkeypatch) -> None:
+def test_every_few_row_form_decodes_the_same_ids(tiny, form, kernel_calls) -> None:
     """Hybrid drafts verified with each form of the CPU linear layers (forwards of 1-8 rows in that form, 2
     threads) give the ids of one PyTorch forward per token."""
     import torch
 
-    from toksmith.lm import skinny
-
-    skinny._bind()
-    calls = []
-    kernel = skinny.rows_ext
-    monkeypatch.setattr(skinny, "rows_ext", type("Counting", (), {"linear": staticmethod(
-        lambda *a: calls.append(1) or kernel.linear(*a))}))
     prompt = _prompt(tiny)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -101,6 +94,6 @@ def test_every_few_row_form_decodes_the_same_ids(tiny, form, monkeypatch) -> Non
     finally:
         torch.set_num_threads(threads)
     assert res.ids == ref and res.stats.steps < len(ref), (form, res.stats)
-    assert bool(calls) == (form == "compiled")  # the kernel ran, and only in its form
+    assert bool(kernel_calls.calls) == (form == "compiled")  # the kernel ran, and only in its form
     with pytest.raises(OptionError, match="few-row form"):
         generate(tiny, prompt, max_new_tokens=2, method="greedy", few_rows="fastest")

@@ -19,28 +19,6 @@ def two_threads():
     torch.set_num_threads(threads)
 
 
-class _Counting:
-    """The compiled kernel, counting its calls (so a test knows the kernel ran, not PyTorch's fallback)."""
-
-    def __init__(self, ext) -> None:
-        self.ext, self.calls = ext, 0
-
-    def linear(self, *args) -> None:
-        self.calls += 1
-        self.ext.linear(*args)
-
-
-@pytest.fixture
-def kernel_calls(monkeypatch) -> _Counting:
-    from toksmith.lm import skinny
-
-    skinny._bind()
-    assert skinny.rows_ext is not None, "the compiled extension is not built (pip install -e .)"
-    counting = _Counting(skinny.rows_ext)
-    monkeypatch.setattr(skinny, "rows_ext", counting)
-    return counting
-
-
 @pytest.mark.parametrize("form", ["compiled", "product"])
 def test_few_rows_forward_equals_linear_and_restores_the_model(tmp_path, two_threads, kernel_calls, form) -> None:
     import torch
@@ -192,6 +170,11 @@ def test_the_environment_pins_the_form(tmp_path, two_threads, monkeypatch) -> No
         skinny.FewRows(model, form="fast")
 
 
+def _kernels(isa: str) -> list[str]:
+    """Every kernel a CPU whose widest is `isa` runs, widest first."""
+    return {"avx512": ["avx512", "avx2", "portable"], "avx2": ["avx2", "portable"]}.get(isa, ["portable"])
+
+
 def _guarded(values):
     """`values` as a view inside a NaN-filled buffer, at an offset: a read outside it makes the output NaN."""
     import torch
@@ -221,7 +204,8 @@ def test_compiled_kernel_equals_torch_linear_on_every_instruction_set() -> None:
     skinny._bind()
     ext = skinny.rows_ext
     assert ext is not None, "the compiled extension is not built (pip install -e .)"
-    kernels = {"avx512": ["avx512", "avx2", "portable"], "avx2": ["avx2", "portable"]}.get(ext.isa(), ["portable"])
+    assert ext.MAX_ROWS == skinny.MAX_ROWS  # the Python side's limit is the kernel's
+    kernels = _kernels(ext.isa())
     gen = torch.Generator().manual_seed(0)
     for kernel in kernels:
         for rows in range(1, 9):
@@ -250,7 +234,7 @@ def test_compiled_form_gives_the_same_bits_on_any_thread_count_and_hands_autogra
 
     from toksmith.lm import skinny
 
-    kernels = {"avx512": ["avx512", "avx2", "portable"], "avx2": ["avx2", "portable"]}.get(skinny._ISA, ["portable"])
+    kernels = _kernels(skinny._ISA)
     gen = torch.Generator().manual_seed(1)
     layer = torch.nn.Linear(111, 1000)
     with torch.no_grad():

@@ -46,26 +46,8 @@ struct Problem {
 // An output's sum is the same whatever R and the range: L lane sums in order, the lanes added pairwise
 // (`sum`), then the tail of the row, then the bias. So neither R nor the thread count changes a bit.
 template <int L>
-struct Vector;  // L floats in one register (GCC's vector extension; an alias template would drop the attribute)
-template <>
-struct Vector<1> {
-  typedef float type __attribute__((vector_size(4)));
-};
-template <>
-struct Vector<2> {
-  typedef float type __attribute__((vector_size(8)));
-};
-template <>
-struct Vector<4> {
-  typedef float type __attribute__((vector_size(16)));
-};
-template <>
-struct Vector<8> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct Vector<16> {
-  typedef float type __attribute__((vector_size(64)));
+struct Vector {  // L floats in one register (GCC's vector extension; an alias template would drop the attribute)
+  typedef float type __attribute__((vector_size(4 * L)));
 };
 template <int L>
 using Lanes = typename Vector<L>::type;

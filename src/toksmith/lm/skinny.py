@@ -119,14 +119,13 @@ def _bind() -> None:
     OpenMP), the kernel's threads would be a second team competing with torch's for the cores, so "auto"
     leaves it out (a warning says so; "compiled" can still be asked for).
     """
-    global _torch, rows_ext, _ISA
+    global _torch, rows_ext, _ISA, _shared_threads
     if _torch is None:
         import torch
 
         rows_ext = load_rows()
         _ISA = rows_ext.isa() if rows_ext is not None else ""
         _torch = torch
-        global _shared_threads
         _shared_threads = _shares_torch_threads(torch)
         if not _shared_threads:
             warnings.warn(f"toksmith: the compiled few-row kernel runs on {rows_ext.openmp_library()}, not on torch's "
@@ -152,9 +151,9 @@ def _shares_torch_threads(torch: Any) -> bool:
     except OSError:
         return True
     names = ("libgomp", "libiomp", "libomp")
-    bundled = {Path(line.split()[-1]).resolve() for line in maps.splitlines()
-               if line.split()[-1].startswith("/") and any(n in line.rsplit("/", 1)[-1] for n in names)
-               and Path(line.split()[-1]).resolve().is_relative_to(torch_dir)}
+    mapped = {Path(fields[-1]) for fields in map(str.split, maps.splitlines()) if fields and fields[-1].startswith("/")}
+    runtimes = {p.resolve() for p in mapped if any(n in p.name for n in names)}
+    bundled = {p for p in runtimes if p.is_relative_to(torch_dir)}
     return not bundled or Path(ours).resolve() in bundled
 
 
@@ -167,10 +166,9 @@ def fastest_forms(layers: Sequence[Any], *, forms: Sequence[str] | None = None, 
     medians of `repeats`. Measured once per process for the same forms, shapes and torch thread count (1.3-1.4 s
     for SmolLM2 on session 12's 2-core machine).
     """
+    _bind()
     if forms is None:  # the compiled kernel only where it shares torch's threads (`_bind`)
-        forms = tuple(f for f in available_forms() if f != "compiled" or _shared_threads)
-    else:
-        _bind()
+        forms = [f for f in available_forms() if f != "compiled" or _shared_threads]
     forms = tuple(forms)
     torch = _torch
     sample, size = [], 0
