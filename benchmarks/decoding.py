@@ -18,10 +18,12 @@ questions (file order) of each of the 13 categories. Every row decodes greedily 
   recycle-hot / hybrid-hot     M carried from the earlier prompts of the run (and the warm-up prompts);
              each repeat restarts from the same snapshot, so no M ever holds an earlier run of its prompt.
   greedy-ours  toksmith's own greedy loop (one token per forward through the same verifier)
-A row may carry its own options: NAME[@TREE][@sfx=N][@min=T][@dead=D][@form=F][@branch=W], rows separated by ';'
+A row may carry its own options: NAME[@TREE][@sfx=N][@min=T][@dead=D][@form=F][@adapt=0|1][@nodes=N][@branch=W],
+rows separated by ';'
 (spec_bench.timed_rows);
 what a row leaves out comes from --tree / --suffix-len / --branch, else from the library's defaults for the
-model's device and the row's method. --adaptive off|on overrides the library's adaptive drafting; --budget-s
+model's device and the row's method. --adaptive off|on overrides the library's adaptive draft sizes
+(toksmith.decoding.sizing; a row's @adapt overrides both); --budget-s
 starts no new prompt after that many seconds (the table then covers the prompts done, and says so).
 A warm-up decodes --warmup prompts outside the subset first. Each (prompt, row) is timed `--repeats` times in
 rotation and the median taken. Per category: tokens/s (total tokens / total median seconds), speedup over
@@ -93,7 +95,7 @@ def main() -> None:
                     "separated by ';' (NAME: pld, greedy-ours, recycle, suffix, hybrid, hybrid-hot; "
                     "spec_bench.timed_rows)")
     ap.add_argument("--adaptive", default="auto", choices=("auto", "on", "off"),
-                    help="adaptive drafting of the timed rows (auto: the library default)")
+                    help="adaptive draft sizes of the timed rows (auto: the library default)")
     ap.add_argument("--budget-s", type=float, default=0, help="start no new prompt after this many seconds")
     ap.add_argument("--mat-only", action="store_true", help="acceptance only: no repeats, no pld, no adaptive")
     ap.add_argument("--trees", default="tr80", help="--mat-only: comma-free list of trees separated by ';'")
@@ -200,7 +202,9 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
             adjacency = fresh_m()  # cold: filled from this prompt's prefill only
         r = generate(lm, ids, max_new_tokens=n, method=method, tree=row["tree"], suffix_len=row["suffix_len"],
                      branch=row["branch"] if method == "hybrid" else None, adjacency=adjacency, eos_ids=eos,
-                     adaptive=adaptive, min_match=row["min_match"], max_dead=row["max_dead"], few_rows=row["few_rows"])
+                     adaptive=adaptive if row["adaptive"] is None else bool(row["adaptive"]),
+                     min_match=row["min_match"], max_dead=row["max_dead"], few_rows=row["few_rows"],
+                     max_nodes=row["max_nodes"])
         return r.ids, r.stats.seconds, r.stats
 
     for q in warm:  # also warms the device (kernels, allocator) and the hot Ms, outside the subset

@@ -123,7 +123,8 @@ def hf_run(lm, ids: list[int], n: int, eos: list[int], pld: int = 0) -> tuple[li
 ROW_OPTIONS: dict[str, tuple[str, bool]] = {"sfx": ("suffix_len", True), "min": ("min_match", True),
                                             "dead": ("max_dead", True), "branch": ("branch", False),
                                             "order": ("order", True), "recent": ("recent", True),
-                                            "corpus": ("corpus", False), "form": ("few_rows", False)}
+                                            "corpus": ("corpus", False), "form": ("few_rows", False),
+                                            "adapt": ("adaptive", True), "nodes": ("max_nodes", True)}
 
 
 def row_option(entry: str, option: str, allowed: tuple[str, ...]) -> tuple[str, int | str]:
@@ -142,9 +143,10 @@ def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str 
     Each entry is a row name (PEER_ROWS, or a `toksmith.decoding` method, "-hot" for an M carried
     across prompts), then optional "@TREE", "@sfx=N" (suffix_len), "@min=T" (min_match), "@dead=D"
     (max_dead: rejected rows kept in the KV cache before a compaction), "@form=F" (few_rows: the CPU linear
-    layers' form, toksmith.lm.skinny.FORMS) and "@branch=W"; what an entry leaves
-    out comes from the command line (--tree, --suffix-len, --branch). A list without ';' or '@' may use
-    commas (the old form). The baseline row "greedy" is always first.
+    layers' form, toksmith.lm.skinny.FORMS), "@adapt=0|1" (adaptive: each step's draft cut to the size that
+    pays, toksmith.decoding.sizing), "@nodes=N" (max_nodes: the most an adaptive step keeps) and "@branch=W";
+    what an entry leaves out comes from the command line (--tree, --suffix-len, --branch). A list without ';'
+    or '@' may use commas (the old form). The baseline row "greedy" is always first.
     """
     entries = spec.split(";") if (";" in spec or "@" in spec) else spec.split(",")
     rows = [{"key": "greedy", "method": "greedy", "hot": False}]
@@ -153,10 +155,12 @@ def timed_rows(spec: str, tree: str | None, suffix_len: int | None, branch: str 
             continue
         name, *opts = entry.split("@")
         row = {"key": entry, "method": name.removesuffix("-hot"), "hot": name.endswith("-hot"), "tree": tree,
-               "suffix_len": suffix_len, "min_match": None, "max_dead": None, "branch": branch, "few_rows": None}
+               "suffix_len": suffix_len, "min_match": None, "max_dead": None, "branch": branch, "few_rows": None,
+               "adaptive": None, "max_nodes": None}
         for o in opts:
             if "=" in o:
-                k, v = row_option(entry, o, ("suffix_len", "min_match", "max_dead", "branch", "few_rows"))
+                k, v = row_option(entry, o, ("suffix_len", "min_match", "max_dead", "branch", "few_rows", "adaptive",
+                                             "max_nodes"))
                 row[k] = v
             else:
                 row["tree"] = o

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from toksmith.decoding import AdjacencyMatrix, SuffixDrafter, generate
-from toksmith.decoding.api import CPU_DEFAULTS, GPU_DEFAULTS
+from toksmith.decoding.api import CPU_DEFAULTS, DEFAULTS, GPU_DEFAULTS
 from toksmith.decoding.draft import FROM_SUFFIX
 from toksmith.errors import OptionError, ToksmithError
 
@@ -131,6 +131,10 @@ def test_smollm2_pair_rows_branches_and_an_80_node_tree_equal_greedy(smol, share
     res = generate(smol, ids, max_new_tokens=24, method="hybrid", tree="dyn40", adjacency=hot.copy(), eos_ids=eos,
                    adaptive=False)
     assert res.ids == ref and res.stats.tree_nodes >= 41, res.stats
+    # the same grown under the suffix chain, each step cut to the size its scores and measured costs pay for
+    res = generate(smol, ids, max_new_tokens=24, method="hybrid", tree="dyn16", branch="dyn", adjacency=hot.copy(),
+                   eos_ids=eos, adaptive=True)
+    assert res.ids == ref and res.stats.tree_nodes <= DEFAULTS["max_nodes"], res.stats
     # the GPU defaults (a 128-node grown tree, grown under a 20-token chain too, every step drafted), run here
     gpu = {**GPU_DEFAULTS["hybrid"], "adaptive": False}
     res = generate(smol, ids, max_new_tokens=24, method="hybrid", adjacency=hot.copy(), eos_ids=eos, **gpu)

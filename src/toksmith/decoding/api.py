@@ -15,6 +15,7 @@ from typing import Any
 
 from toksmith.decoding.adjacency import DEFAULT_ORDER, AdjacencyMatrix
 from toksmith.decoding.draft import FROM_RECYCLE, FROM_SUFFIX, DraftTree, build_draft
+from toksmith.decoding.sizing import MAX_NODES, cut_draft, step_costs
 from toksmith.decoding.suffix import SuffixDrafter
 from toksmith.decoding.templates import TEMPLATES, Template, load_template, template_from_widths
 from toksmith.decoding.verify import MAX_DEAD, Verifier
@@ -27,12 +28,15 @@ __all__ = ["CPU_DEFAULTS", "DEFAULTS", "GPU_DEFAULTS", "METHODS", "DecodeResult"
 METHODS = ("greedy", "recycle", "suffix", "hybrid")
 
 #: The defaults shared by every device, under CPU_DEFAULTS and GPU_DEFAULTS per method (the one place
-#: defaults live; the CLI and the benchmarks read them through `device_defaults`). Drafting is never
-#: skipped (adaptive off): on a CPU the verifier's few-row linear layers (`toksmith.lm.skinny`) make a
+#: defaults live; the CLI and the benchmarks read them through `device_defaults`). Every drafted node is
+#: verified (`adaptive` off): on a CPU the verifier's few-row linear layers (`toksmith.lm.skinny`) make a
 #: 2-node tree cost 1.0-1.13x a one-token step (benchmarks/verify_cost.py, SmolLM2, 2 threads, on the
-#: machines of sessions 9 and 12), and on a GPU up to 256 nodes cost about one step.
+#: machines of sessions 9 and 12), and on a GPU up to 256 nodes cost about one step. Cutting each step's
+#: grown tree to the size that pays (`adaptive`, `toksmith.decoding.sizing`) tied with the CPU default
+#: below in two timed runs of session 13 (1.07x against 1.11x, 1.12x against 1.16x transformers' greedy;
+#: benchmarks/RESULTS.md, "decoding on a CPU, session 13"), so it is an option, not yet a default.
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
-                            "adaptive": False, "min_gain": 0.5, "probe": 4, "long_match": 4,
+                            "adaptive": False, "max_nodes": MAX_NODES,
                             "order": DEFAULT_ORDER, "suffix_recent": False, "max_dead": MAX_DEAD}
 
 #: What changes on a CPU, per method. There every node beyond the second costs (4 nodes 1.25x a one-token
@@ -171,7 +175,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
              adaptive: bool | None = None, branch: str | Template | Sequence[int] | None = None,
              on_step: Callable[[DraftTree, list[int]], None] | None = None,
              suffix_recent: bool | None = None, max_dead: int | None = None,
-             few_rows: str | None = None) -> DecodeResult:
+             few_rows: str | None = None, max_nodes: int | None = None) -> DecodeResult:
     """Greedy-decode up to `max_new_tokens` after `prompt`, optionally with lossless drafts.
 
     Args:
@@ -191,11 +195,13 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             default tree (`tree` None), `device_defaults`: 4 for hybrid on a CPU, where a node costs).
         corpus: token sequences the suffix drafter may also match (besides the context).
         eos_ids: tokens that end generation (default: the model's EOS and its generation config's).
-        adaptive: while the running mean of accepted draft tokens per step is below DEFAULTS["min_gain"],
-            draft only every DEFAULTS["probe"]-th step or from a suffix match of at least
-            DEFAULTS["long_match"] tokens. Default off: a small tree costs less than a one-token step on
-            a CPU (few-row forwards) and about the same on a GPU. For a model whose tree forwards cost
-            more than a step. Never changes the output, only the cost.
+        adaptive: cut each step's draft to the size with the most expected tokens per second
+            (`toksmith.decoding.sizing`): its nodes best first by score, as many as pay for what they add to
+            a step, at most `max_nodes`, with step times measured as decoding goes. Needs scored nodes: a
+            "dynN" tree (in hybrid with branch "dyn"). Default off (`DEFAULTS`; tied with the CPU default in
+            session 13's timed runs). Never changes the output, only the cost; since it follows the clock,
+            the steps taken can differ between runs.
+        max_nodes: most nodes (the root included) an adaptive step verifies (default `sizing.MAX_NODES`, 8).
         branch: hybrid only: a small template (e.g. "1" or "2,1") hung from M under every node of the
             suffix chain, so a chain that stops matching still offers recycled successors (default none,
             or "dyn" for hybrid when the tree is defaulted too);
@@ -230,6 +236,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     min_match = int(min_match)
     if min_match < 1:
         raise OptionError(f"min_match must be at least 1, got {min_match}")
+    named_tree = tree
     if tree is None:
         tree = dflt["tree"]
         if branch is None:
@@ -251,7 +258,18 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             raise OptionError(f"the tree uses successor rank {t.max_rank - 1} but M keeps only {k}")
     if adjacency is not None and adjacency.vocab_size != lm.vocab_size:
         raise OptionError(f"the adjacency matrix has {adjacency.vocab_size} rows; the model {lm.vocab_size}")
-    adaptive = dflt["adaptive"] if adaptive is None else bool(adaptive)
+    scored = grow > 0 and (method == "recycle" or grow_chain)  # every node carries an acceptance score
+    if adaptive is None:  # like min_match and branch, a device's sizing would belong to its default tree
+        adaptive = dflt["adaptive"] and scored and named_tree is None
+    adaptive = bool(adaptive)
+    if adaptive and not scored:
+        raise OptionError("adaptive sizing ranks draft nodes by score: give a dynamic tree ('dynN'; in hybrid "
+                          "with branch 'dyn') or adaptive=False")
+    max_nodes = dflt["max_nodes"] if max_nodes is None else int(max_nodes)
+    if max_nodes < 1:
+        raise OptionError(f"max_nodes must be at least 1, got {max_nodes}")
+    # step times per draft size, carried across calls on the same model and way of decoding
+    costs = step_costs(lm.model, (method, few_rows, lm.device)) if adaptive else None
     ids = _prompt_ids(lm, prompt, add_bos)
     eos = _eos_ids(lm, eos_ids)
     m = adjacency if adjacency is not None or not use_m else AdjacencyMatrix(lm.vocab_size, k, model=lm.name,
@@ -269,15 +287,10 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
         m.update(prompt_toks, succ[0], prev=[-1, *ids[:-1]], probs=succ[1], prev2=[-1, -1, *ids[:-2]][: len(ids)])
     out = [first]
     acc_suffix = acc_recycle = acc_corpus = drafted = nodes = steps = fed = 0
-    gain = 1.0  # running mean of accepted draft tokens per step (optimistic start)
     clock = time.perf_counter
     t_draft = t_update = 0.0
     t_loop = clock()
     while out[-1] not in eos and len(out) < max_new_tokens:
-        # adaptive (off by default): where a tree forward costs more than a one-token one, while drafts keep
-        # failing, draft only every PROBE-th step (or from a long suffix match), so a bad stretch costs
-        # about what greedy does.
-        full = not adaptive or gain >= DEFAULTS["min_gain"] or steps % DEFAULTS["probe"] == 0
         ta = clock()
         chain: Sequence[int] = ()
         match = 0
@@ -286,24 +299,26 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             drafter.extend(out[fed:])
             fed = len(out)
             hit = drafter.match(suffix_len)
-            if hit is not None and (full or hit.length >= DEFAULTS["long_match"]):
+            if hit is not None:
                 chain, match, from_corpus = hit.draft, hit.length, hit.source == "corpus"
         before = out[-2] if len(out) > 1 else ids[-1]
         before2 = out[-3] if len(out) > 2 else ids[len(out) - 3] if len(ids) + len(out) >= 3 else -1
-        draft: DraftTree = build_draft(out[-1], template=template if full else None, adjacency=m, chain=chain,
-                                       branch=twig if full else None, prev=before, grow=grow if full else 0,
-                                       chain_match=match if grow_chain else 0, prev2=before2)
+        draft: DraftTree = build_draft(out[-1], template=template, adjacency=m, chain=chain, branch=twig,
+                                       prev=before, grow=grow, chain_match=match if grow_chain else 0, prev2=before2)
+        if costs is not None:
+            draft = cut_draft(draft, costs, max_nodes)
         tb = clock()
         path, emitted, succ = ver.verify(draft)
         tc = clock()
-        if len(draft) > 1:
-            gain = 0.7 * gain + 0.3 * (len(path) - 1)
         if m is not None and succ is not None:
             prevs = [before, *(draft.tokens[p] for p in draft.parents[1:])] if m.order >= 2 else None
             m.update(draft.tokens, succ[0], prev=prevs, probs=succ[1],
                      prev2=[before2, *(prevs[p] for p in draft.parents[1:])] if m.order == 3 else None)
+        td = clock()
         t_draft += tb - ta
-        t_update += clock() - tc
+        t_update += td - tc
+        if costs is not None:  # the whole step: what a node adds to drafting, verifying and updating M
+            costs.add(len(draft), td - ta)
         if on_step is not None:
             on_step(draft, path)
         steps += 1

@@ -55,6 +55,22 @@ class DraftTree:
         self.children[parent][int(token)] = node
         return node
 
+    def subtree(self, nodes: Sequence[int]) -> DraftTree:
+        """The tree of `nodes` (the root and nodes whose parents are among them), renumbered in their order
+        here, so parents still come first; tokens, sources and scores carried over."""
+        keep = sorted(set(nodes))
+        if not keep or keep[0] != 0:
+            raise ValueError("a subtree keeps the root (node 0)")
+        new = {old: i for i, old in enumerate(keep)}
+        out = DraftTree(tokens=[self.tokens[0]], sources=[self.sources[0]], scores=[self.scores[0]])
+        for old in keep[1:]:
+            parent = new.get(self.parents[old])
+            if parent is None:
+                raise ValueError(f"node {old} is kept without its parent {self.parents[old]}")
+            node = out.add(parent, self.tokens[old], self.sources[old])
+            out.scores[node] = self.scores[old]
+        return out
+
     def ancestors(self) -> np.ndarray:
         """(n, n) bool: row i marks i and its ancestors (the tree part of the attention mask)."""
         n = len(self.tokens)
