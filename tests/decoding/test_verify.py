@@ -97,3 +97,43 @@ def test_every_few_row_form_decodes_the_same_ids(tiny, form, kernel_calls) -> No
     assert bool(kernel_calls.calls) == (form == "compiled")  # the kernel ran, and only in its form
     with pytest.raises(OptionError, match="few-row form"):
         generate(tiny, prompt, max_new_tokens=2, method="greedy", few_rows="fastest")
+
+
+def test_masked_gqa_changes_no_bit(tiny, monkeypatch) -> None:
+    """Tree forwards with SDPA's grouped-query attention (the default on a CPU) and with K and V copied per
+    query head (transformers' way under a mask): the same paths, logits' top-k and KV rows, bit for bit; and
+    the grouped kernel did run, with a mask, on the shared K/V heads."""
+    import torch
+
+    prompt = _prompt(tiny)
+    ref = generate(tiny, prompt, max_new_tokens=12, method="greedy", eos_ids=[-1]).ids
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    grouped = []
+
+    def spy(q, k, v, *args, **kw):
+        grouped.append(bool(kw.get("enable_gqa")) and kw.get("attn_mask") is not None and k.shape[1] < q.shape[1])
+        return sdpa(q, k, v, *args, **kw)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    runs = []
+    for gqa in (True, False):
+        ver = Verifier(tiny, topk=4, max_dead=10_000, gqa=gqa)
+        assert ver.gqa is gqa
+        root = ver.prefill(prompt)[0]
+        grouped.clear()
+        steps = []
+        for step in range(4):
+            tree = DraftTree(tokens=[root])
+            node = tree.add(0, ref[1 + step], 1)
+            tree.add(node, (step * 7 + 3) % tiny.vocab_size, 1)
+            tree.add(0, (step * 5 + 1) % tiny.vocab_size, 1)
+            path, emitted, top = ver.verify(tree)
+            steps.append((path, emitted, top[0].tolist(), top[1].tobytes()))
+            root = emitted[-1]
+        assert any(grouped) is gqa
+        kv = [(layer.keys.clone(), layer.values.clone()) for layer in ver.cache.layers]
+        runs.append((steps, kv))
+    (steps_g, kv_g), (steps_c, kv_c) = runs
+    assert steps_g == steps_c
+    for (kg, vg), (kc, vc) in zip(kv_g, kv_c, strict=True):
+        assert torch.equal(kg, kc) and torch.equal(vg, vc)
