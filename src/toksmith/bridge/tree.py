@@ -9,11 +9,13 @@ Models with sliding-window layers (Gemma 3) get a second mask with the window ap
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 
 from toksmith.errors import ToksmithError
+from toksmith.lm.attention import grouped_under_mask, masked_gqa
 from toksmith.lm.loading import LM, cache_arg, require_torch
 from toksmith.lm.skinny import FewRows
 
@@ -51,6 +53,7 @@ class TokenTree:
         self.forwards = 0
         self.positions = 0
         self.rows = FewRows(lm.model)  # a few nodes a forward (generation): the weights read on every core
+        self.gqa = grouped_under_mask(lm)  # the tree mask's attention on grouped K/V heads (toksmith.lm.attention)
         root_logp = self.extend([(-1, lm.bos_id)])
         self.root_logp = root_logp[0]
 
@@ -114,7 +117,7 @@ class TokenTree:
             from transformers.cache_utils import DynamicCache
 
             self.cache = DynamicCache()
-        with torch.inference_mode(), self.rows(n_new):
+        with torch.inference_mode(), self.rows(n_new), masked_gqa() if self.gqa else nullcontext():
             keep = {"logits_to_keep": 1} if last_only else {}
             out = self.lm.model(input_ids=ids, position_ids=pos, attention_mask=attn, use_cache=True,
                                 **cache_arg(self.lm.model, self.cache), **keep)

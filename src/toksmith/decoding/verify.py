@@ -23,11 +23,10 @@ plain greedy can be attributed to such a near-tie.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -35,40 +34,15 @@ import numpy as np
 from toksmith.bridge.tree import tree_attention_mask
 from toksmith.decoding.draft import DraftTree
 from toksmith.errors import OptionError
+from toksmith.lm.attention import grouped_under_mask, masked_gqa
 from toksmith.lm.loading import LM, cache_arg, require_torch
 from toksmith.lm.skinny import FewRows
 
-__all__ = ["MAX_DEAD", "Verifier", "masked_gqa"]
+__all__ = ["MAX_DEAD", "Verifier"]
 
 #: rejected draft rows the cache may hold (masked) before one compaction (0: compact after every step);
 #: see the module docstring. toksmith.decoding.GPU_DEFAULTS raises it on a GPU.
 MAX_DEAD = 0
-
-
-#: transformers' switch for SDPA's own grouped-query attention (`enable_gqa`) under an attention mask
-FORCE_GQA = "TRANSFORMERS_SDPA_FORCE_GQA"
-
-
-@contextmanager
-def masked_gqa() -> Iterator[None]:
-    """Within: transformers' SDPA attention lets torch group the query heads over the shared K/V heads even
-    where a mask is given, instead of first copying K and V once per query head (`repeat_kv`).
-
-    transformers copies whenever there is a mask, because CUDA's fast kernels take no mask with grouped heads;
-    a CPU's SDPA does, with the same sums: identical outputs (tests/decoding/test_verify.py), and a tree step's
-    attention 2.5-3.5x cheaper (SmolLM2, 8 nodes: 76 against 189 us a layer at 200 tokens of context, 265
-    against 657 at 800). Sets transformers' own switch (FORCE_GQA) for the duration; the process's
-    environment, so other threads' forwards in that window see it too.
-    """
-    old = os.environ.get(FORCE_GQA)
-    os.environ[FORCE_GQA] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(FORCE_GQA, None)
-        else:
-            os.environ[FORCE_GQA] = old
 
 
 class Verifier:
@@ -114,8 +88,7 @@ class Verifier:
         self.decoder = lm.model.get_decoder() if hasattr(lm.model, "get_decoder") else lm.model.model
         self.head = lm.model.get_output_embeddings()
         self.rows = FewRows(lm.model, form=few_rows)
-        attn = getattr(text_cfg, "_attn_implementation", None) or getattr(cfg, "_attn_implementation", None)
-        self.gqa = bool(gqa) and self.torch.device(lm.device).type == "cpu" and attn == "sdpa"
+        self.gqa = bool(gqa) and grouped_under_mask(lm)
 
     def _logits(self, hidden: Any) -> Any:
         """Output logits of hidden states (same head and soft-capping as the model's forward)."""
