@@ -31,7 +31,7 @@ greedy, MAT (new tokens / forward passes), tokens accepted from suffix drafts; i
 checked on every prompt and run. Writes benchmarks/out/decoding{--tag}.json (or decoding_sweep.json).
 
 --mat-only measures acceptance, not time (MAT does not depend on the device): every step drafts
-(adaptive drafting off), one run per (prompt, tree, method), no prompt-lookup row; transformers greedy
+(adaptive sizes off: every node verified), one run per (prompt, tree, method), no prompt-lookup row; transformers greedy
 runs once per prompt as the identity oracle. --calibrate runs `recycle` with a large template on
 prompts OUTSIDE the subset (the 2nd.. question of each category), M carried across them, counts how
 often each rank path of the template was accepted, and writes the most-accepted N-node templates
@@ -192,6 +192,12 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
     for m in hot.values():
         m.order = order  # as --mat-only: an order-1 file read as order 2 fills its pair rows from here on
 
+    def row_adaptive(row, method):
+        """A row's @adapt, else --adaptive for the methods whose drafts it sizes, else the library's default."""
+        if row["adaptive"] is not None:
+            return bool(row["adaptive"])
+        return adaptive if method in ("recycle", "hybrid") else None
+
     def run_row(row, ids, adjacency=None):
         if row["key"] == "greedy":
             return hf_run(lm, ids, n, eos)
@@ -202,7 +208,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
             adjacency = fresh_m()  # cold: filled from this prompt's prefill only
         r = generate(lm, ids, max_new_tokens=n, method=method, tree=row["tree"], suffix_len=row["suffix_len"],
                      branch=row["branch"] if method == "hybrid" else None, adjacency=adjacency, eos_ids=eos,
-                     adaptive=adaptive if row["adaptive"] is None else bool(row["adaptive"]),
+                     adaptive=row_adaptive(row, method),
                      min_match=row["min_match"], max_dead=row["max_dead"], few_rows=row["few_rows"],
                      max_nodes=row["max_nodes"])
         return r.ids, r.stats.seconds, r.stats

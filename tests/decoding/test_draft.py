@@ -234,7 +234,7 @@ def test_compiled_growth_equals_the_python_reference(order: int) -> None:
 
 def test_defaults_follow_the_device() -> None:
     """Per method, a CUDA model gets GPU_DEFAULTS over DEFAULTS and a CPU model CPU_DEFAULTS (small trees); no
-    device skips drafting (adaptive off)."""
+    device cuts its drafts (adaptive off)."""
     from toksmith.decoding.api import CPU_DEFAULTS, DEFAULTS, GPU_DEFAULTS, device_defaults, grow_budget
     from toksmith.decoding.templates import TEMPLATES
 

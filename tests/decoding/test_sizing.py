@@ -41,6 +41,7 @@ def test_best_size_is_the_best_prefix_by_brute_force() -> None:
         assert n == min(k for k, r in rates.items() if r == max(rates.values())), trial
         for k in range(1, len(order) + 1):  # every prefix keeps each node's parent
             assert all(tree.parents[i] in order[:k] for i in order[1:k])
+    assert best_size([1.0], [1.0, 1.3], 0.3) == 1  # a tie (1.3 / 1.3 = 1 / 1) goes to the smaller size
 
 
 def test_cut_draft_keeps_the_best_nodes_as_a_tree() -> None:
@@ -51,8 +52,8 @@ def test_cut_draft_keeps_the_best_nodes_as_a_tree() -> None:
     tree = build_draft(5, template=None, adjacency=m, chain=[7, 3], grow=3, chain_match=1)
     # scores: 7 0.6 (chain and M), 3 1/3 (chain), 9 0.54, 8 0.3, 4 0.15 (test_draft's worked example)
     flat = StepCosts()
-    flat.add(1, 1.0)
-    flat.add(8, 1.0)
+    for n in (1, 1, 8, 8):
+        flat.add(n, 1.0)
     cut = cut_draft(tree, flat, max_nodes=4)
     assert cut.tokens == [5, 7, 3, 9] and cut.parents == [-1, 0, 1, 1]
     assert cut.scores == pytest.approx([1.0, 0.6, 1 / 3, 0.54])
@@ -61,7 +62,7 @@ def test_cut_draft_keeps_the_best_nodes_as_a_tree() -> None:
     assert cut.depths == [0, 1, 2, 2]
     assert cut_draft(tree, flat, max_nodes=8).tokens == tree.tokens
     dear = StepCosts()
-    for n in range(1, 9):  # every node adds more than the best node's trusted score
+    for n in [*range(1, 9)] * 2:  # every node adds more than the best node's trusted score
         dear.add(n, 1.0 + (n - 1) * (TRUST * 0.6 + 0.01))
     assert cut_draft(tree, dear).tokens == [5]
     with pytest.raises(ValueError, match="root"):
@@ -71,16 +72,18 @@ def test_cut_draft_keeps_the_best_nodes_as_a_tree() -> None:
 
 
 def test_step_cost_estimates() -> None:
-    """Medians of what was seen; unseen sizes optimistic (scaled below, straight line between, flat above);
-    never decreasing in the size."""
+    """Medians of the readings after each size's first; unseen sizes optimistic (scaled below the smallest,
+    else the cost of the largest size below); the medians made non-decreasing before anything else."""
     c = StepCosts(window=3)
+    assert c.estimate(3) == [1.0, 1.0, 1.0]
+    c.add(2, 50.0)  # a size's first step is not counted (one-time work)
     assert c.estimate(3) == [1.0, 1.0, 1.0]
     for s in (2.0, 9.0, 2.2, 2.4):  # the window drops the first; the median ignores one outlier
         c.add(2, s)
-    c.add(6, 4.4)
-    c.add(4, 1.0)  # a noisy low reading of 4 nodes: raised to the 2-node cost
+    for n, s in ((6, 99.0), (6, 4.4), (4, 99.0), (4, 1.0)):  # a noisy low reading of 4 nodes: raised to 2's
+        c.add(n, s)
     est = c.estimate(8)
-    assert est == pytest.approx([1.2, 2.4, 2.4, 2.4, 2.7, 4.4, 4.4, 4.4])
+    assert est == pytest.approx([1.2, 2.4, 2.4, 2.4, 2.4, 4.4, 4.4, 4.4])
     assert all(a <= b for a, b in itertools.pairwise(est))
 
 
@@ -103,7 +106,7 @@ def test_adaptive_steps_emit_greedy_ids_and_verify_at_most_max_nodes(tiny) -> No
             res = generate(tiny, prompt, max_new_tokens=40, eos_ids=[-1], adaptive=True, max_nodes=max_nodes,
                            on_step=lambda d, p, _s=sizes: _s.append(len(d)), **kw)
             assert res.ids == ref, (kw, max_nodes, res.stats)
-            assert max(sizes) <= max_nodes and res.stats.tree_nodes == max(sizes)
+            assert max(sizes) <= max_nodes
 
 
 def test_adaptive_needs_scored_nodes(tiny) -> None:

@@ -201,7 +201,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
             "dynN" tree (in hybrid with branch "dyn"). Default off (`DEFAULTS`; tied with the CPU default in
             session 13's timed runs). Never changes the output, only the cost; since it follows the clock,
             the steps taken can differ between runs.
-        max_nodes: most nodes (the root included) an adaptive step verifies (default `sizing.MAX_NODES`, 8).
+        max_nodes: most nodes (the root included) an adaptive step verifies (default `sizing.MAX_NODES`, 8,
+            the CPU's few-row forms; on a GPU give more, e.g. 256).
         branch: hybrid only: a small template (e.g. "1" or "2,1") hung from M under every node of the
             suffix chain, so a chain that stops matching still offers recycled successors (default none,
             or "dyn" for hybrid when the tree is defaulted too);
@@ -259,6 +260,8 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     if adjacency is not None and adjacency.vocab_size != lm.vocab_size:
         raise OptionError(f"the adjacency matrix has {adjacency.vocab_size} rows; the model {lm.vocab_size}")
     scored = grow > 0 and (method == "recycle" or grow_chain)  # every node carries an acceptance score
+    if method == "greedy":
+        adaptive = False  # no draft to size
     if adaptive is None:  # like min_match and branch, a device's sizing would belong to its default tree
         adaptive = dflt["adaptive"] and scored and named_tree is None
     adaptive = bool(adaptive)
@@ -269,7 +272,7 @@ def generate(lm: LM, prompt: str | Sequence[int], *, max_new_tokens: int, method
     if max_nodes < 1:
         raise OptionError(f"max_nodes must be at least 1, got {max_nodes}")
     # step times per draft size, carried across calls on the same model and way of decoding
-    costs = step_costs(lm.model, (method, few_rows, lm.device)) if adaptive else None
+    costs = step_costs(lm.model, (method, few_rows, lm.device, max_dead)) if adaptive else None
     ids = _prompt_ids(lm, prompt, add_bos)
     eos = _eos_ids(lm, eos_ids)
     m = adjacency if adjacency is not None or not use_m else AdjacencyMatrix(lm.vocab_size, k, model=lm.name,

@@ -42,38 +42,38 @@ MAX_NODES = 8
 class StepCosts:
     """Seconds a decoding step has taken per draft size (the median of the last `window` steps of that size).
 
-    A size not yet seen is estimated optimistically, so that it gets tried once: below the smallest size
-    seen, that size's cost scaled down in proportion; between two sizes seen, the straight line between them;
-    above the largest, the largest's cost. The estimates are then made non-decreasing in the size (a step
-    never costs less for verifying more), which also keeps one noisy low reading from drawing every step.
+    The first step of each size is not counted: it carries one-time work (kernels for a new shape, the
+    few-row forms' measurement), and one such reading would keep that size from being picked again. A size
+    not yet counted is estimated optimistically, so that it gets tried: below the smallest size counted,
+    that size's cost scaled down in proportion; otherwise the cost of the largest size counted below it.
+    The medians are made non-decreasing in the size first (a step never costs less for verifying more), so
+    one noisy low reading cannot make larger sizes look cheap.
     """
 
     def __init__(self, window: int = 8) -> None:
         self.window = int(window)
         self.seen: dict[int, deque[float]] = {}
+        self.tried: set[int] = set()
 
     def add(self, size: int, seconds: float) -> None:
-        self.seen.setdefault(int(size), deque(maxlen=self.window)).append(float(seconds))
+        size = int(size)
+        if size not in self.tried:
+            self.tried.add(size)
+            return
+        self.seen.setdefault(size, deque(maxlen=self.window)).append(float(seconds))
 
     def estimate(self, max_size: int) -> list[float]:
-        """Estimated seconds of a step of 1 .. max_size nodes (index 0 is size 1); all 1.0 before any step."""
-        known = {n: median(v) for n, v in self.seen.items()}
-        if not known:
+        """Estimated seconds of a step of 1 .. max_size nodes (index 0 is size 1); all 1.0 before any count."""
+        if not self.seen:
             return [1.0] * max_size
+        known: dict[int, float] = {}
+        for n in sorted(self.seen):
+            known[n] = max(median(self.seen[n]), *known.values()) if known else median(self.seen[n])
         sizes = sorted(known)
         out = []
         for n in range(1, max_size + 1):
-            if n in known:
-                c = known[n]
-            elif n < sizes[0]:
-                c = known[sizes[0]] * n / sizes[0]
-            elif n > sizes[-1]:
-                c = known[sizes[-1]]
-            else:
-                lo = max(s for s in sizes if s < n)
-                hi = min(s for s in sizes if s > n)
-                c = known[lo] + (known[hi] - known[lo]) * (n - lo) / (hi - lo)
-            out.append(max(c, out[-1]) if out else c)
+            below = [s for s in sizes if s <= n]
+            out.append(known[below[-1]] if below else known[sizes[0]] * n / sizes[0])
         return out
 
 

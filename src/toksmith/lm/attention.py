@@ -11,6 +11,7 @@ both, with the same sums: identical outputs (tests/decoding/test_verify.py), and
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,8 @@ __all__ = ["FORCE_GQA", "grouped_under_mask", "masked_gqa"]
 
 #: transformers' switch for SDPA's grouped-query attention (`enable_gqa`) under an attention mask
 FORCE_GQA = "TRANSFORMERS_SDPA_FORCE_GQA"
+_LOCK = threading.Lock()
+_state: dict[str, Any] = {"depth": 0, "old": None}  # open masked_gqa blocks, and the value before the first
 
 
 def grouped_under_mask(lm: Any) -> bool:
@@ -34,14 +37,21 @@ def grouped_under_mask(lm: Any) -> bool:
 @contextmanager
 def masked_gqa() -> Iterator[None]:
     """Within: transformers' SDPA attention groups the query heads over the shared K/V heads even under a
-    mask. Sets transformers' own switch (FORCE_GQA) for the duration; it is the process's environment, so
-    other threads' forwards in that window see it too (on a GPU, masked grouped heads take a slower kernel)."""
-    old = os.environ.get(FORCE_GQA)
-    os.environ[FORCE_GQA] = "1"
+    mask. Sets transformers' own switch (FORCE_GQA) while any block is open (counted, so blocks of several
+    threads may overlap and end in any order) and restores it after the last; it is the process's environment,
+    so other forwards in that window see it too (on a GPU, masked grouped heads take a slower kernel)."""
+    with _LOCK:
+        if _state["depth"] == 0:
+            _state["old"] = os.environ.get(FORCE_GQA)
+            os.environ[FORCE_GQA] = "1"
+        _state["depth"] += 1
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(FORCE_GQA, None)
-        else:
-            os.environ[FORCE_GQA] = old
+        with _LOCK:
+            _state["depth"] -= 1
+            if _state["depth"] == 0:
+                if _state["old"] is None:
+                    os.environ.pop(FORCE_GQA, None)
+                else:
+                    os.environ[FORCE_GQA] = _state["old"]
