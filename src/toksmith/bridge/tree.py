@@ -9,7 +9,6 @@ Models with sliding-window layers (Gemma 3) get a second mask with the window ap
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -117,7 +116,7 @@ class TokenTree:
             from transformers.cache_utils import DynamicCache
 
             self.cache = DynamicCache()
-        with torch.inference_mode(), self.rows(n_new), masked_gqa() if self.gqa else nullcontext():
+        with torch.inference_mode(), self.rows(n_new), masked_gqa(self.gqa):
             keep = {"logits_to_keep": 1} if last_only else {}
             out = self.lm.model(input_ids=ids, position_ids=pos, attention_mask=attn, use_cache=True,
                                 **cache_arg(self.lm.model, self.cache), **keep)

@@ -67,8 +67,9 @@ class StepCosts:
         if not self.seen:
             return [1.0] * max_size
         known: dict[int, float] = {}
-        for n in sorted(self.seen):
-            known[n] = max(median(self.seen[n]), *known.values()) if known else median(self.seen[n])
+        top = 0.0
+        for n in sorted(self.seen):  # non-decreasing in the size
+            top = known[n] = max(top, median(self.seen[n]))
         sizes = sorted(known)
         out = []
         for n in range(1, max_size + 1):

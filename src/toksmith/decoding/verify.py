@@ -26,7 +26,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -172,7 +171,7 @@ class Verifier:
             kw = {"position_ids": torch.from_numpy(q_pos)[None].to(self.lm.device),
                   "attention_mask": tree_attention_mask(self.lm, allow, q_pos, k_pos)}
         t1 = clock()
-        with torch.inference_mode(), self.rows(n), masked_gqa() if kw and self.gqa else nullcontext():
+        with torch.inference_mode(), self.rows(n), masked_gqa(bool(kw) and self.gqa):
             out = self.decoder(input_ids=ids, use_cache=True, **cache_arg(self.decoder, self.cache), **kw)
             logits = self._logits(out.last_hidden_state[0])
             best = torch.argmax(logits, dim=-1).cpu().numpy()

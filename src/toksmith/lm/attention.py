@@ -35,11 +35,15 @@ def grouped_under_mask(lm: Any) -> bool:
 
 
 @contextmanager
-def masked_gqa() -> Iterator[None]:
-    """Within: transformers' SDPA attention groups the query heads over the shared K/V heads even under a
-    mask. Sets transformers' own switch (FORCE_GQA) while any block is open (counted, so blocks of several
-    threads may overlap and end in any order) and restores it after the last; it is the process's environment,
-    so other forwards in that window see it too (on a GPU, masked grouped heads take a slower kernel)."""
+def masked_gqa(on: bool = True) -> Iterator[None]:
+    """Within (where `on`; else nothing changes): transformers' SDPA attention groups the query heads over
+    the shared K/V heads even under a mask. Sets transformers' own switch (FORCE_GQA) while any block is
+    open (counted, so blocks of several threads may overlap and end in any order) and restores it after the
+    last; it is the process's environment, so other forwards in that window see it too (on a GPU, masked
+    grouped heads take a slower kernel)."""
+    if not on:
+        yield
+        return
     with _LOCK:
         if _state["depth"] == 0:
             _state["old"] = os.environ.get(FORCE_GQA)
