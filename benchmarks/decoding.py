@@ -8,7 +8,7 @@
     python benchmarks/decoding.py --model gemma3 --texts 3          # what greedy writes (the prompts too)
 
 Prompts: ../shared/data/spec_bench/question.jsonl, first turn of each question, in the model's chat
-template (with the generation prompt; Gemma 3's turn markup by hand, its GGUF has none: spec_bench.chat_ids).
+template (with the generation prompt; Gemma 3's turn markup by hand, its GGUF has none: toksmith.decoding.chat).
 On CPU a fixed stratified subset: the first `--per-category`
 questions (file order) of each of the 13 categories. Every row decodes greedily with batch 1, the same
 `max_new_tokens`, the same model object (dtype, sdpa attention) and a plain DynamicCache:
@@ -56,17 +56,16 @@ from pathlib import Path
 
 from spec_bench import (
     CORPUS_FORMAT,
-    chat_ids,
     hf_run,
     load_corpus,
     load_model,
     load_questions,
     parts_per_step,
     row_option,
-    stop_ids,
     stratified,
     timed_rows,
 )
+from toksmith.decoding.chat import chat_ids, stop_ids
 
 HERE = Path(__file__).resolve().parent
 SWEEP_TREES = ["2,1", "2,1,1", "3,2,1", "3,3,2,1,1", "4,3,2,1", "5,4,3,2,1", "8,6,4,2,1"]
@@ -123,7 +122,7 @@ def main() -> None:
     from toksmith.io import atomic_write_text
 
     lm, hf_tok = load_model(args.model, args.device, args.threads)
-    eos = stop_ids(lm, hf_tok)
+    eos = stop_ids(lm)
     questions = load_questions()
     n = args.max_new_tokens
     device = f"{args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}"
@@ -146,7 +145,7 @@ def main() -> None:
 
     if args.texts:  # what greedy writes: the prompts as the model sees them and its replies
         for q in stratified(questions, args.per_category)[: args.texts]:
-            ids = chat_ids(hf_tok, q["turns"][0])
+            ids = chat_ids(lm, q["turns"][0])
             out, _, _ = hf_run(lm, ids, n, eos)
             print(f"=== {q['question_id']} {q['category']}, {len(ids)} prompt tokens: {hf_tok.decode(ids)!r}\n"
                   f"{hf_tok.decode(out)!r}", flush=True)
@@ -164,7 +163,7 @@ def main() -> None:
     warm = stratified(questions, 1, skip=9)[: args.warmup]
     if args.sweep:
         for q in warm:
-            ids = chat_ids(hf_tok, q["turns"][0])
+            ids = chat_ids(lm, q["turns"][0])
             hf_run(lm, ids, n, eos)
             for m in ("recycle", "hybrid"):
                 ours(ids, m, AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name))
@@ -214,7 +213,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
         return r.ids, r.stats.seconds, r.stats
 
     for q in warm:  # also warms the device (kernels, allocator) and the hot Ms, outside the subset
-        ids = chat_ids(hf_tok, q["turns"][0])
+        ids = chat_ids(lm, q["turns"][0])
         for row in rows:
             run_row(row, ids, hot.get(row["key"]))
 
@@ -226,7 +225,7 @@ def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_tex
         if args.budget_s and time.perf_counter() - t_start > args.budget_s:
             print(f"time budget of {args.budget_s} s spent: stopping after {qi} of {len(subset)} prompts", flush=True)
             break
-        ids = chat_ids(hf_tok, q["turns"][0])
+        ids = chat_ids(lm, q["turns"][0])
         snap = {k: m.copy() for k, m in hot.items()}  # every repeat restarts from it: no M holds this prompt
         times: dict[str, list[float]] = defaultdict(list)
         result: dict[str, dict] = {}
@@ -326,7 +325,7 @@ def sweep(args, lm, hf_tok, questions, eos, ours, hf_run, device, atomic_write_t
     from toksmith.decoding import DEFAULTS, AdjacencyMatrix
 
     n = args.max_new_tokens
-    prompts = [chat_ids(hf_tok, q["turns"][0]) for q in stratified(questions, 1, skip=5)][: args.sweep_prompts]
+    prompts = [chat_ids(lm, q["turns"][0]) for q in stratified(questions, 1, skip=5)][: args.sweep_prompts]
     res: dict[str, list[float]] = defaultdict(list)
     mats: dict[str, list[float]] = defaultdict(list)
     base = []
@@ -368,7 +367,7 @@ def profile(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None
     n = args.max_new_tokens
     tree = args.tree  # None: the library's default for the device and method
     subset = stratified(questions, args.per_category)[: args.limit or 3]
-    warm = chat_ids(hf_tok, stratified(questions, 1, skip=9)[0]["turns"][0])
+    warm = chat_ids(lm, stratified(questions, 1, skip=9)[0]["turns"][0])
     hf_run(lm, warm, n, eos)
     generate(lm, warm, max_new_tokens=n, method="hybrid", tree=tree, eos_ids=eos)
     rows = {"greedy (ours)": {"method": "greedy"}, "hybrid": {"method": "hybrid"},
@@ -377,7 +376,7 @@ def profile(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None
     hf_secs = hf_toks = 0.0
     for _ in range(args.repeats):
         for q in subset:
-            ids = chat_ids(hf_tok, q["turns"][0])
+            ids = chat_ids(lm, q["turns"][0])
             ref, secs, _ = hf_run(lm, ids, n, eos)
             hf_secs += secs
             hf_toks += len(ref)
@@ -453,7 +452,7 @@ def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> No
 
     t0 = time.perf_counter()
     for i, q in enumerate(qs):
-        ids = chat_ids(hf_tok, q["turns"][0])
+        ids = chat_ids(lm, q["turns"][0])
         r = generate(lm, ids, max_new_tokens=args.max_new_tokens, method=args.calib_method, tree=big,
                      adjacency=m, eos_ids=eos, adaptive=False, on_step=on_step, suffix_len=args.suffix_len)
         mats.append(r.stats.step_mat)
@@ -511,7 +510,7 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
     n = args.max_new_tokens
     subset = stratified(questions, args.per_category)[: args.limit or None]
     order = args.order or DEFAULTS["order"]
-    corpus_docs = (load_corpus(args.corpus, args.model, subset, [chat_ids(hf_tok, q["turns"][0]) for q in subset])
+    corpus_docs = (load_corpus(args.corpus, args.model, subset, [chat_ids(lm, q["turns"][0]) for q in subset])
                    if args.corpus else None)
     start_m = (AdjacencyMatrix.load(args.hot_m, vocab_size=lm.vocab_size, model=lm.name) if args.hot_m
                else AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name, order=order))
@@ -551,7 +550,7 @@ def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> Non
     records = []
     t0 = time.perf_counter()
     for qi, q in enumerate(subset):
-        ids = chat_ids(hf_tok, q["turns"][0])
+        ids = chat_ids(lm, q["turns"][0])
         ref, _, _ = hf_run(lm, ids, n, eos)
         rec = {"question_id": q["question_id"], "category": q["category"], "prompt_tokens": len(ids),
                "tokens": len(ref), "rows": {}}

@@ -45,17 +45,14 @@ def load_corpus(path: str, model: str, subset: list[dict], subset_ids: list[list
 def load_model(name: str, device: str | None, threads: int = 0):
     """(toksmith LM, transformers tokenizer of the same GGUF or directory): the model both sides of a row run."""
     import torch
-    from transformers import AutoTokenizer
 
     from toksmith import load_lm
+    from toksmith.decoding.chat import hf_tokenizer
 
     if threads:
         torch.set_num_threads(threads)
     lm = load_lm(name, device=device)
-    src = Path(lm.source)
-    if src.is_file():  # a GGUF file
-        return lm, AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
-    return lm, AutoTokenizer.from_pretrained(str(src))
+    return lm, hf_tokenizer(lm)
 
 
 def load_questions() -> list[dict]:
@@ -75,32 +72,6 @@ def stratified(questions: list[dict], per_category: int, skip: int = 0) -> list[
         if skip <= i < skip + per_category:
             out.append(q)
     return out
-
-
-def chat_ids(hf_tok, text: str) -> list[int]:
-    """The prompt in the model's chat template, generation prompt included.
-
-    Gemma 3's GGUF carries no template; its turn markup (`<start_of_turn>user ... <start_of_turn>model`)
-    is applied by hand when the vocabulary has it. A model with neither gets the plain text after BOS.
-    """
-    if getattr(hf_tok, "chat_template", None):
-        ids = hf_tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
-                                         tokenize=True)
-        return list(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids)
-    bos = [hf_tok.bos_token_id] if hf_tok.bos_token_id is not None else []
-    if "<start_of_turn>" in hf_tok.get_vocab():
-        text = f"<start_of_turn>user\n{text}<end_of_turn>\n<start_of_turn>model\n"
-    return bos + hf_tok.encode(text, add_special_tokens=False)
-
-
-def stop_ids(lm, hf_tok) -> list[int]:
-    """Tokens that end a reply: the model's EOS, its generation config's, and Gemma's `<end_of_turn>`."""
-    gen_eos = lm.model.generation_config.eos_token_id
-    out = {lm.eos_id, *([gen_eos] if isinstance(gen_eos, int) else list(gen_eos or []))}
-    turn = hf_tok.get_vocab().get("<end_of_turn>")
-    if turn is not None:
-        out.add(turn)
-    return sorted(out)
 
 
 def hf_run(lm, ids: list[int], n: int, eos: list[int], pld: int = 0) -> tuple[list[int], float, int]:

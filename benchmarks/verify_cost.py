@@ -25,7 +25,8 @@ import statistics
 import time
 from pathlib import Path
 
-from spec_bench import chat_ids, load_model, load_questions, stratified
+from spec_bench import load_model, load_questions, stratified
+from toksmith.decoding.chat import chat_ids
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,9 +52,9 @@ def main() -> None:
     from toksmith.io import atomic_write_text
     from toksmith.lm.skinny import FORMS
 
-    lm, hf_tok = load_model(args.model, args.device, args.threads)
+    lm, _ = load_model(args.model, args.device, args.threads)
     q = stratified(load_questions(), 1, skip=9)[0]
-    ids = chat_ids(hf_tok, q["turns"][0])
+    ids = chat_ids(lm, q["turns"][0])
     rng = random.Random(0)
 
     def tree(n: int) -> DraftTree:

@@ -34,3 +34,29 @@ def test_hybrid_compare_reports_identity_and_speedup(tmp_path) -> None:
                                    "12", "--adjacency", str(m_path), "--quiet"])
     assert res.exit_code == 0, res.output
     assert res.output.startswith(prompt) and "recycle: 12 tokens" in res.output and "MAT" in res.output
+
+
+def test_chat_without_token_level_decoding_exits_2() -> None:
+    res = CliRunner().invoke(app, ["generate", "smollm2", "--prompt", "Hi", "--chat"])
+    assert res.exit_code == 2
+    assert "--chat" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_chat_answers_in_the_template_and_stops_at_the_end_of_the_turn() -> None:
+    from toksmith.decoding.chat import chat_ids, hf_tokenizer, stop_ids
+    from toksmith.decoding.run import speculate
+    from toksmith.lm import load_lm
+
+    question = "What is the capital of France? Answer in one word."
+    lm = load_lm("smollm2", device="cpu")
+    ids = chat_ids(lm, question)
+    hf_tok = hf_tokenizer(lm)
+    text = hf_tok.decode(ids)
+    assert f"<|im_start|>user\n{question}<|im_end|>\n" in text and text.endswith("<|im_start|>assistant\n")
+    end = hf_tok.convert_tokens_to_ids("<|im_end|>")
+    assert end in stop_ids(lm)
+    res = speculate("smollm2", question, max_new_tokens=24, method="hybrid", compare=True, chat=True, device="cpu")
+    assert res.identical and res.result.ids[-1] == end  # the reply ended its turn
+    assert "Paris" in res.result.text and len(res.result.text) < 40
+    assert res.greedy is not None and res.greedy.text == res.result.text

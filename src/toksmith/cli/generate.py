@@ -9,7 +9,7 @@ import typer
 
 from toksmith import defaults
 from toksmith.cli._app import QuietOpt, _fail, _Progress, app, console
-from toksmith.errors import ToksmithError
+from toksmith.errors import OptionError, ToksmithError
 
 # --- generate ----------------------------------------------------------------------------------------
 
@@ -40,15 +40,20 @@ def generate_cmd(
              "default --tree).")] = None,
     adjacency: Annotated[str | None, typer.Option(help="Hot-start M from this .safetensors file.")] = None,
     save_adjacency: Annotated[str | None, typer.Option(help="Write M here afterwards (.safetensors).")] = None,
+    chat: Annotated[bool, typer.Option(
+        help="Token-level: send the prompt as a user turn in the model's chat template; print the reply.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate after a prompt: bytes from the exact byte-level distribution, or tokens (--speculate)."""
     import json
 
+    if chat and speculate is None and tokens is None:
+        raise _fail(OptionError("--chat is token-level: give --speculate or --tokens too"))
     if speculate is not None or tokens is not None:
         _speculate(model, prompt, tokens=tokens, method=speculate or "greedy",
                    compare=compare, tree=tree, suffix_len=suffix_len, min_match=min_match, adjacency=adjacency,
-                   save_adjacency=save_adjacency, device=device, dtype=dtype, json_out=json_out, quiet=quiet)
+                   save_adjacency=save_adjacency, device=device, dtype=dtype, json_out=json_out, quiet=quiet,
+                   chat=chat)
         return
 
     from toksmith.bridge.api import run_generate
@@ -69,7 +74,8 @@ def generate_cmd(
 
 def _speculate(model: str, prompt: str, *, tokens: int | None, method: str, compare: bool, tree: str | None,
                suffix_len: int | None, min_match: int | None, adjacency: str | None,
-               save_adjacency: str | None, device: str | None, dtype: str, json_out: bool, quiet: bool) -> None:
+               save_adjacency: str | None, device: str | None, dtype: str, json_out: bool, quiet: bool,
+               chat: bool = False) -> None:
     """Token-level greedy decoding with drafts (toksmith.decoding.speculate); prints text and speed."""
     import json
 
@@ -84,14 +90,14 @@ def _speculate(model: str, prompt: str, *, tokens: int | None, method: str, comp
             prog.phase("decoding", None)
             res = run_speculate(model, prompt, max_new_tokens=tokens, method=method, compare=compare, tree=tree,
                                 suffix_len=suffix_len, min_match=min_match, adjacency=adjacency,
-                                save_adjacency=save_adjacency, device=device, dtype=dtype)
+                                save_adjacency=save_adjacency, device=device, dtype=dtype, chat=chat)
     except ToksmithError as e:
         raise _fail(e) from None
     if json_out:
         console.print_json(json.dumps(res.to_dict()))
         return
     st = res.result.stats
-    sys.stdout.write(prompt + res.result.text + "\n")
+    sys.stdout.write((res.result.text if chat else prompt + res.result.text) + "\n")
     line = f"{st.method}: {st.new_tokens} tokens, {st.tokens_per_s:.1f} tokens/s, MAT {st.mat:.2f}"
     if res.greedy is not None:
         g = res.greedy.stats

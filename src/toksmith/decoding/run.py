@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from toksmith import defaults
 from toksmith.decoding.adjacency import AdjacencyMatrix
 from toksmith.decoding.api import METHODS, DecodeResult, generate
+from toksmith.decoding.chat import chat_ids, stop_ids
 from toksmith.errors import OptionError
 
 __all__ = ["SpeculateResult", "speculate"]
@@ -46,10 +47,12 @@ def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, comp
               tree: str | Sequence[int] | None = None, suffix_len: int | None = None,
               min_match: int | None = None, adjacency: str | Path | None = None,
               save_adjacency: str | Path | None = None, device: str | None = None,
-              dtype: str = defaults.DTYPE) -> SpeculateResult:
+              dtype: str = defaults.DTYPE, chat: bool = False) -> SpeculateResult:
     """Load `model`, decode `prompt` with `method` and, if `compare`, with plain greedy too.
 
     `adjacency` hot-starts M from a file written earlier with `save_adjacency` (same model).
+    `chat` sends `prompt` as a user turn in the model's chat template and stops at the end of the reply
+    (`toksmith.decoding.chat`); the texts then hold the reply without its end token.
     Greedy runs first when compared, so both runs find the machine equally warm.
     """
     from toksmith.lm import load_lm
@@ -68,12 +71,25 @@ def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, comp
         m = AdjacencyMatrix(lm.vocab_size, model=lm.name)
     if save_adjacency is not None and method not in ("recycle", "hybrid"):
         raise OptionError(f"--save-adjacency needs --speculate recycle or hybrid, not {method}")
+    text: str | list[int] = prompt
+    stops = None
+    if chat:
+        text, stops = chat_ids(lm, prompt), stop_ids(lm)
     greedy = None
     if compare:
-        generate(lm, prompt, max_new_tokens=min(4, max_new_tokens))  # warm-up
-        greedy = generate(lm, prompt, max_new_tokens=max_new_tokens, method="greedy")
-    res = generate(lm, prompt, max_new_tokens=max_new_tokens, method=method, tree=tree, suffix_len=suffix_len,
-                   min_match=min_match, adjacency=m)
+        generate(lm, text, max_new_tokens=min(4, max_new_tokens), eos_ids=stops)  # warm-up
+        greedy = generate(lm, text, max_new_tokens=max_new_tokens, method="greedy", eos_ids=stops)
+    res = generate(lm, text, max_new_tokens=max_new_tokens, method=method, tree=tree, suffix_len=suffix_len,
+                   min_match=min_match, adjacency=m, eos_ids=stops)
     if save_adjacency is not None and m is not None:
         m.save(save_adjacency)
+    if stops:
+        res, greedy = _reply(lm, res, stops), greedy and _reply(lm, greedy, stops)
     return SpeculateResult(res, greedy)
+
+
+def _reply(lm: Any, res: DecodeResult, stops: Sequence[int]) -> DecodeResult:
+    """`res` with its text cut before the token that ended the reply (its ids unchanged)."""
+    if res.ids and res.ids[-1] in stops:
+        return replace(res, text=lm.tokenizer.decode(res.ids[:-1]))
+    return res
