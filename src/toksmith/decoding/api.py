@@ -34,7 +34,8 @@ METHODS = ("greedy", "recycle", "suffix", "hybrid")
 #: machines of sessions 9 and 12), and on a GPU up to 256 nodes cost about one step. Cutting each step's
 #: grown tree to the size that pays (`adaptive`, `toksmith.decoding.sizing`) tied with the CPU default
 #: below in two timed runs of session 13 (1.07x against 1.11x, 1.12x against 1.16x transformers' greedy;
-#: benchmarks/RESULTS.md, "decoding on a CPU, session 13"), so it is an option, not yet a default.
+#: benchmarks/RESULTS.md, "decoding on a CPU, session 13") and two of session 14 on another CPU (2.18x against
+#: 2.23x, 2.24x against 2.25x), so it is an option, not yet a default.
 DEFAULTS: dict[str, Any] = {"max_new_tokens": 64, "tree": "cpu", "suffix_len": 6, "k": 8, "min_match": 1,
                             "adaptive": False, "max_nodes": MAX_NODES,
                             "order": DEFAULT_ORDER, "suffix_recent": False, "max_dead": MAX_DEAD}
