@@ -60,3 +60,14 @@ def test_chat_answers_in_the_template_and_stops_at_the_end_of_the_turn() -> None
     assert res.identical and res.result.ids[-1] == end  # the reply ended its turn
     assert "Paris" in res.result.text and len(res.result.text) < 40
     assert res.greedy is not None and res.greedy.text == res.result.text
+
+
+def test_unreadable_tokenizer_files_give_one_clear_error(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from toksmith.decoding.chat import hf_tokenizer
+    from toksmith.errors import TokenizerLoadError
+
+    (tmp_path / "tokenizer.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(TokenizerLoadError, match="could not load its tokenizer"):
+        hf_tokenizer(SimpleNamespace(source=str(tmp_path)))

@@ -14,6 +14,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from toksmith.errors import TokenizerLoadError
 from toksmith.lm.loading import LM
 
 __all__ = ["chat_ids", "hf_tokenizer", "stop_ids"]
@@ -24,9 +25,13 @@ def _hf_tokenizer(source: str) -> Any:
     from transformers import AutoTokenizer
 
     src = Path(source)
-    if src.is_file():  # a GGUF file: its tokenizer (and template, if it has one) is inside
-        return AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
-    return AutoTokenizer.from_pretrained(str(src))
+    try:
+        if src.is_file():  # a GGUF file: its tokenizer (and template, if it has one) is inside
+            return AutoTokenizer.from_pretrained(str(src.parent), gguf_file=src.name)
+        return AutoTokenizer.from_pretrained(str(src))
+    except Exception as e:  # transformers raises many kinds for unreadable tokenizer files
+        raise TokenizerLoadError(f"{source}: transformers could not load its tokenizer for the chat template "
+                                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from e
 
 
 def hf_tokenizer(lm: LM) -> Any:
