@@ -151,13 +151,13 @@ def main() -> None:
                   f"{hf_tok.decode(out)!r}", flush=True)
         return
     if args.calibrate:
-        calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text)
+        calibrate(args, lm, questions, eos, device, atomic_write_text)
         return
     if args.profile:
-        profile(args, lm, hf_tok, questions, eos, device, atomic_write_text)
+        profile(args, lm, questions, eos, device, atomic_write_text)
         return
     if args.mat_only:
-        mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text)
+        mat_only(args, lm, questions, eos, device, atomic_write_text)
         return
 
     warm = stratified(questions, 1, skip=9)[: args.warmup]
@@ -167,12 +167,12 @@ def main() -> None:
             hf_run(lm, ids, n, eos)
             for m in ("recycle", "hybrid"):
                 ours(ids, m, AdjacencyMatrix(lm.vocab_size, DEFAULTS["k"], model=lm.name))
-        sweep(args, lm, hf_tok, questions, eos, ours, hf_run, device, atomic_write_text)
+        sweep(args, lm, questions, eos, ours, hf_run, device, atomic_write_text)
         return
-    timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_text)
+    timed(args, lm, questions, eos, device, tree, warm, atomic_write_text)
 
 
-def timed(args, lm, hf_tok, questions, eos, device, tree, warm, atomic_write_text) -> None:
+def timed(args, lm, questions, eos, device, tree, warm, atomic_write_text) -> None:
     """The timed table: every row on every subset prompt, --repeats times in rotation, medians."""
     from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate
 
@@ -320,7 +320,7 @@ def report(records, rows, args, device, tree, atomic_write_text, quiet: bool = F
         print(f"wrote {out}")
 
 
-def sweep(args, lm, hf_tok, questions, eos, ours, hf_run, device, atomic_write_text) -> None:
+def sweep(args, lm, questions, eos, ours, hf_run, device, atomic_write_text) -> None:
     """Tokens/s of recycle and hybrid per tree shape on prompts outside the benchmark subset."""
     from toksmith.decoding import DEFAULTS, AdjacencyMatrix
 
@@ -360,7 +360,7 @@ def sweep(args, lm, hf_tok, questions, eos, ours, hf_run, device, atomic_write_t
     print(f"wrote {out}")
 
 
-def profile(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
+def profile(args, lm, questions, eos, device, atomic_write_text) -> None:
     """Where a decoding step's time goes: ms per step by part, against greedy's ms per token."""
     from toksmith.decoding import generate
 
@@ -411,7 +411,7 @@ def profile(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None
     print(f"wrote {out}")
 
 
-def calibrate(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
+def calibrate(args, lm, questions, eos, device, atomic_write_text) -> None:
     """Count accepted rank paths of a large template on prompts outside the subset.
 
     recycle: counts[p] = steps that accepted the node at rank path p; the N most counted paths are the
@@ -503,7 +503,7 @@ def host_ms(runs: list[dict]) -> dict[str, float]:
     return {**parts, "host": sum(parts.values())}
 
 
-def mat_only(args, lm, hf_tok, questions, eos, device, atomic_write_text) -> None:
+def mat_only(args, lm, questions, eos, device, atomic_write_text) -> None:
     """Acceptance per category for each tree and method (every step drafts); identity with greedy checked."""
     from toksmith.decoding import DEFAULTS, AdjacencyMatrix, generate
 

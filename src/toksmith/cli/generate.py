@@ -75,7 +75,7 @@ def generate_cmd(
 def _speculate(model: str, prompt: str, *, tokens: int | None, method: str, compare: bool, tree: str | None,
                suffix_len: int | None, min_match: int | None, adjacency: str | None,
                save_adjacency: str | None, device: str | None, dtype: str, json_out: bool, quiet: bool,
-               chat: bool = False) -> None:
+               chat: bool) -> None:
     """Token-level greedy decoding with drafts (toksmith.decoding.speculate); prints text and speed."""
     import json
 

@@ -39,9 +39,9 @@ def hf_tokenizer(lm: LM) -> Any:
     return _hf_tokenizer(lm.source)
 
 
-def chat_ids(lm: LM, text: str, *, hf_tok: Any = None) -> list[int]:
+def chat_ids(lm: LM, text: str) -> list[int]:
     """`text` as one user turn in `lm`'s chat template, the generation prompt included (token ids)."""
-    hf_tok = hf_tokenizer(lm) if hf_tok is None else hf_tok
+    hf_tok = hf_tokenizer(lm)
     if getattr(hf_tok, "chat_template", None):
         ids = hf_tok.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
                                          tokenize=True)
@@ -52,12 +52,11 @@ def chat_ids(lm: LM, text: str, *, hf_tok: Any = None) -> list[int]:
     return bos + hf_tok.encode(text, add_special_tokens=False)
 
 
-def stop_ids(lm: LM, *, hf_tok: Any = None) -> list[int]:
+def stop_ids(lm: LM) -> list[int]:
     """Tokens that end a reply: the model's EOS, its generation config's, and Gemma's `<end_of_turn>`."""
-    hf_tok = hf_tokenizer(lm) if hf_tok is None else hf_tok
     gen_eos = lm.model.generation_config.eos_token_id
     out = {lm.eos_id, *([gen_eos] if isinstance(gen_eos, int) else list(gen_eos or []))}
-    turn = hf_tok.get_vocab().get("<end_of_turn>")
+    turn = hf_tokenizer(lm).get_vocab().get("<end_of_turn>")
     if turn is not None:
         out.add(turn)
     return sorted(out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, comp
 
     `adjacency` hot-starts M from a file written earlier with `save_adjacency` (same model).
     `chat` sends `prompt` as a user turn in the model's chat template and stops at the end of the reply
-    (`toksmith.decoding.chat`); the texts then hold the reply without its end token.
+    (`toksmith.decoding.chat`); the texts then hold the reply (its end token, a special one, decodes to nothing).
     Greedy runs first when compared, so both runs find the machine equally warm.
     """
     from toksmith.lm import load_lm
@@ -83,13 +83,4 @@ def speculate(model: str, prompt: str, *, max_new_tokens: int, method: str, comp
                    min_match=min_match, adjacency=m, eos_ids=stops)
     if save_adjacency is not None and m is not None:
         m.save(save_adjacency)
-    if stops:
-        res, greedy = _reply(lm, res, stops), greedy and _reply(lm, greedy, stops)
     return SpeculateResult(res, greedy)
-
-
-def _reply(lm: Any, res: DecodeResult, stops: Sequence[int]) -> DecodeResult:
-    """`res` with its text cut before the token that ended the reply (its ids unchanged)."""
-    if res.ids and res.ids[-1] in stops:
-        return replace(res, text=lm.tokenizer.decode(res.ids[:-1]))
-    return res
